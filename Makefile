@@ -1,0 +1,52 @@
+# The book's two commands: `make book` builds the HTML, `make test` runs every test.
+# Both create the virtual environment .venv/ from the pinned requirements when it is missing
+# or older than the requirement files, so a fresh clone needs nothing but Python 3.10+.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+JB_FLAGS := --all --warningiserror --nitpick --keep-going
+
+.PHONY: help venv book test unit notebooks system-deps train clean
+
+help:
+	@echo "make book   build the HTML book into _build/html (every chapter executed)"
+	@echo "make test   run all tests: unit, chapters through nbval, the built HTML in Chromium"
+	@echo "make notebooks   regenerate the paired .ipynb of every chapter (for Colab)"
+	@echo "make train  the full 20-epoch MNIST run whose results are committed under results/"
+
+$(STAMP): requirements.txt requirements-test.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-test.txt
+	touch $@
+
+venv: $(STAMP)
+
+book: $(STAMP)
+	rm -rf _build/html  # no stale page survives a renamed or removed chapter
+	$(BIN)/jupyter-book build . $(JB_FLAGS)
+
+# Debian packages the tests drive for real: Chromium (browser test) and LibreOffice (the
+# spreadsheet recomputed by a real engine). Installed only when missing.
+system-deps:
+	bash tools/system-deps.sh
+
+unit: $(STAMP) system-deps
+	$(BIN)/python -m pytest tests -m "not browser"
+
+test: $(STAMP) system-deps book
+	$(BIN)/python -m pytest tests book --nbval-lax --nbval-cell-timeout=1200
+
+notebooks: $(STAMP)
+	$(BIN)/python tools/notebooks.py --write
+
+train: $(STAMP)
+	$(BIN)/python -m nnbook.mnist train --epochs 20 --seed 1 --out results/main --overwrite
+
+clean:
+	rm -rf _build .pytest_cache .hypothesis data/cache

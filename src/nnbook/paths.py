@@ -1,0 +1,34 @@
+"""Where the book's files live, wherever a chapter happens to run from."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+__all__ = ["project_root"]
+
+_MARKER = "_toc.yml"
+
+
+def project_root() -> Path:
+    """Return the repository root (the folder holding ``_toc.yml``).
+
+    Chapters run with different working directories (the Jupyter Book build, nbval, Binder,
+    Colab), so nothing may rely on the current directory. ``NNBOOK_ROOT`` wins when set; then the
+    current directory and its parents are searched, then the folders above this source file
+    (an editable install).
+    """
+    env = os.environ.get("NNBOOK_ROOT")
+    if env:
+        root = Path(env).expanduser().resolve()
+        if not (root / _MARKER).is_file():
+            raise FileNotFoundError(f"NNBOOK_ROOT={env!r} does not contain {_MARKER}")
+        return root
+    for start in (Path.cwd().resolve(), Path(__file__).resolve().parent):
+        for folder in (start, *start.parents):
+            if (folder / _MARKER).is_file():
+                return folder
+    raise FileNotFoundError(
+        f"cannot find the book's repository (no {_MARKER} above {Path.cwd()}); "
+        "run from inside a clone or set NNBOOK_ROOT"
+    )

@@ -1,0 +1,237 @@
+"""The built book, read in a real browser (headless Chromium) the way a reader sees it.
+
+Run after `make book` (``make test`` does both). Every page of ``_build/html`` is served on
+localhost and visited: no console errors, every equation typeset by the locally served MathJax,
+every image loaded, every glued number present, every internal link resolving, launch buttons
+pointing at each chapter's paired notebook. A full-page screenshot of each page is saved under
+``_build/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import threading
+import time
+import urllib.error
+import urllib.request
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urldefrag, urljoin, urlparse
+
+import pytest
+import yaml
+
+import notebooks
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+BUILD = Path(os.environ.get("NNBOOK_BUILD", ROOT / "_build"))
+HTML = BUILD / "html"
+SCREENSHOTS = BUILD / "screenshots"
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+GLUE_ROLE = re.compile(r"\{glue(?::text|:)?\}`")
+
+
+def pages() -> list[str]:
+    """Every HTML page of the build (relative paths), the table of contents' pages first."""
+    if not HTML.is_dir():
+        return []
+    toc = [f"{name}.html" for name in notebooks.toc_files(ROOT)]
+    rest = sorted(
+        str(p.relative_to(HTML)) for p in HTML.rglob("*.html")
+        if p.relative_to(HTML).parts[0] not in {"_static", "_sources", "_images"}
+    )
+    return toc + [p for p in rest if p not in toc]
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def server():
+    assert HTML.is_dir(), f"{HTML} is missing: run `make book` first"
+    handler = functools.partial(_QuietHandler, directory=str(HTML))
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    for tool in (CHROMIUM, CHROMEDRIVER):
+        assert Path(tool).exists(), f"{tool} is missing: run `make system-deps` (Debian chromium, chromium-driver)"
+    os.environ["SE_OFFLINE"] = "true"  # never let Selenium Manager try to download a browser
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--window-size=1280,1000",
+                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
+    driver.set_page_load_timeout(60)
+    driver.set_script_timeout(60)
+    yield driver
+    driver.quit()
+
+
+JS_REPORT = """
+const abs = el => el.href || el.src;
+const imgs = [...document.images];
+return {
+  mathBlocks: document.querySelectorAll('div.math').length,
+  typesetBlocks: document.querySelectorAll('div.math mjx-container').length,
+  mathInline: document.querySelectorAll('span.math').length,
+  typesetInline: document.querySelectorAll('span.math mjx-container').length,
+  texErrors: document.querySelectorAll('mjx-merror').length,
+  images: imgs.length,
+  brokenImages: imgs.filter(i => !(i.complete && i.naturalWidth > 0)).map(abs),
+  links: [...document.querySelectorAll('a[href]')].map(a => a.href),
+  assets: [...document.querySelectorAll('script[src], link[rel=stylesheet], img[src]')].map(abs),
+  pasted: document.querySelectorAll('.pasted-text, .pasted-inline').length,
+  text: document.body.innerText,
+};
+"""
+
+WAIT_FOR_TYPESETTING = """
+const done = arguments[arguments.length - 1];
+const settle = () => document.fonts.ready.then(() => done('ok'));
+if (document.querySelector('.math') === null) { settle(); return; }
+if (!window.MathJax || !MathJax.startup) { done('MathJax never loaded'); return; }
+MathJax.startup.promise.then(settle).catch(e => done('MathJax failed: ' + e));
+"""
+
+
+def _screenshot(driver, target: Path) -> None:
+    """A full-page PNG via the DevTools protocol (beyond the viewport), written atomically."""
+    import base64
+
+    from nnbook.io import write_bytes_atomic
+
+    size = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
+    shot = driver.execute_cdp_cmd("Page.captureScreenshot", {
+        "format": "png", "captureBeyondViewport": True,
+        "clip": {"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], 30000), "scale": 1},
+    })
+    write_bytes_atomic(target, base64.b64decode(shot["data"]))
+
+
+class _Fetcher:
+    """Fetches same-site URLs once each, for the link checks."""
+
+    def __init__(self) -> None:
+        self.cache: dict[str, tuple[int, str]] = {}
+
+    def get(self, url: str) -> tuple[int, str]:
+        if url not in self.cache:
+            try:
+                with urllib.request.urlopen(url, timeout=10) as response:
+                    body = response.read().decode("utf-8", "replace") if url.endswith(".html") else ""
+                    self.cache[url] = (response.status, body)
+            except urllib.error.HTTPError as error:
+                self.cache[url] = (error.code, "")
+        return self.cache[url]
+
+
+@pytest.fixture(scope="module")
+def summary():
+    totals = {"pages": 0, "display_equations": 0, "inline_equations": 0, "images": 0,
+              "glued_values": 0, "internal_links": 0}
+    started = time.monotonic()
+    yield totals
+    totals["seconds"] = round(time.monotonic() - started, 1)
+    print(f"\nbrowser test summary: {totals}")
+    if HTML.is_dir():
+        from nnbook.io import write_text_atomic
+        import json
+
+        write_text_atomic(SCREENSHOTS / "summary.json", json.dumps(totals, indent=2) + "\n")
+
+
+@pytest.fixture(scope="module")
+def fetcher() -> _Fetcher:
+    return _Fetcher()
+
+
+def _launch_links(page: str) -> tuple[str, str]:
+    """The Binder and Colab addresses a chapter's launch buttons must have (from _config.yml)."""
+    repo = urlparse(CONFIG["repository"]["url"]).path.strip("/")
+    branch = CONFIG["repository"]["branch"]
+    notebook = page.removesuffix(".html") + ".ipynb"
+    binder = f"{CONFIG['launch_buttons']['binderhub_url']}/v2/gh/{repo}/{branch}?urlpath=lab/tree/{notebook}"
+    colab = f"{CONFIG['launch_buttons']['colab_url']}/github/{repo}/blob/{branch}/{notebook}"
+    return binder, colab
+
+
+PAGES = pages()
+CHAPTER_PAGES = {f"{md.relative_to(ROOT).with_suffix('')}.html" for md in notebooks.chapters(ROOT)}
+
+
+def test_the_build_has_every_page() -> None:
+    assert HTML.is_dir(), f"{HTML} is missing: run `make book` first"
+    for name in notebooks.toc_files(ROOT):
+        assert (HTML / f"{name}.html").is_file(), f"{name}.html was not built"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_in_browser(page: str, server: str, browser, fetcher: _Fetcher, summary: dict) -> None:
+    url = urljoin(server, page)
+    browser.get(url)
+    assert browser.execute_async_script(WAIT_FOR_TYPESETTING) == "ok"
+    browser.execute_script("window.scrollTo(0, document.body.scrollHeight)")
+    report = browser.execute_script(JS_REPORT)
+    errors = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert not errors, f"console errors on {page}: {errors}"
+
+    # Equations: every display and inline formula typeset by MathJax, none with a TeX error.
+    assert report["typesetBlocks"] == report["mathBlocks"], f"{page}: untypeset display math"
+    assert report["typesetInline"] == report["mathInline"], f"{page}: untypeset inline math"
+    assert report["texErrors"] == 0, f"{page}: MathJax reported TeX errors"
+    assert "\\frac" not in report["text"] and "$$" not in report["text"], f"{page}: raw TeX visible"
+
+    # Images loaded; nothing loaded from another site (the book works offline).
+    assert not report["brokenImages"], f"{page}: images not loaded: {report['brokenImages']}"
+    foreign = [a for a in report["assets"] if a and not a.startswith(server) and not a.startswith("data:")]
+    assert not foreign, f"{page}: assets from outside the site: {foreign}"
+
+    # Glued numbers: at least one rendered value per {glue} role in the chapter's source.
+    source = ROOT / page.replace(".html", ".md")
+    roles = len(GLUE_ROLE.findall(source.read_text(encoding="utf-8"))) if source.is_file() else 0
+    assert report["pasted"] >= roles, f"{page}: {roles} glue roles, {report['pasted']} values shown"
+    assert "{glue" not in report["text"], f"{page}: unresolved glue role"
+
+    # Internal links resolve, anchors included.
+    internal = sorted({link for link in report["links"] if link.startswith(server)})
+    for link in internal:
+        target, fragment = urldefrag(link)
+        status, body = fetcher.get(target)
+        assert status == 200, f"{page}: broken link {link} ({status})"
+        if fragment and target.endswith(".html"):
+            assert f'id="{fragment}"' in body, f"{page}: link {link} names a missing anchor"
+
+    # Launch buttons on every chapter, pointing at its paired notebook.
+    if page in CHAPTER_PAGES:
+        binder, colab = _launch_links(page)
+        assert binder in report["links"], f"{page}: no Binder button to {binder}"
+        assert colab in report["links"], f"{page}: no Colab button to {colab}"
+        assert (ROOT / page.replace(".html", ".ipynb")).is_file()
+
+    _screenshot(browser, SCREENSHOTS / (page.replace("/", "__").removesuffix(".html") + ".png"))
+    summary["pages"] += 1
+    summary["display_equations"] += report["typesetBlocks"]
+    summary["inline_equations"] += report["typesetInline"]
+    summary["images"] += report["images"]
+    summary["glued_values"] += report["pasted"]
+    summary["internal_links"] += len(internal)

@@ -1,0 +1,77 @@
+"""The chapters are real notebooks: jupytext sees their code, nbval runs them, Colab opens them.
+
+jupytext treats a ``.md`` as a MyST notebook only with the full header; with less it silently
+turns every ``{code-cell}`` into markdown, nbval then executes nothing and still passes. These
+tests make that failure loud, and keep the paired ``.ipynb`` (what Colab opens) in sync.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jupytext
+import nbformat
+import pytest
+import yaml
+
+import notebooks
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTERS = notebooks.chapters(ROOT)
+SETUP_CELL = (ROOT / "book" / "_setup_cell.py").read_text(encoding="utf-8").strip()
+ids = [str(md.relative_to(ROOT / "book")) for md in CHAPTERS]
+
+
+def test_every_toc_entry_exists_and_chapters_are_notebooks() -> None:
+    pages = notebooks.toc_files(ROOT)
+    missing = [p for p in pages if not (ROOT / f"{p}.md").is_file()]
+    assert not missing, f"_toc.yml names pages that do not exist: {missing}"
+    # Every page but the introduction is an executable chapter.
+    assert [ROOT / f"{p}.md" for p in pages[1:]] == CHAPTERS
+    assert len(CHAPTERS) >= 8
+
+
+@pytest.mark.parametrize("md", CHAPTERS, ids=ids)
+def test_front_matter_is_the_full_jupytext_header(md: Path) -> None:
+    text = md.read_text(encoding="utf-8")
+    assert text.startswith("---\n")
+    header = yaml.safe_load(text.split("---\n")[1])
+    rep = header["jupytext"]["text_representation"]
+    assert (rep["extension"], rep["format_name"], str(rep["format_version"])) == (".md", "myst", "0.13")
+    assert header["kernelspec"] == {"display_name": "Python 3", "language": "python", "name": "python3"}
+
+
+@pytest.mark.parametrize("md", CHAPTERS, ids=ids)
+def test_converted_chapter_has_code_cells(md: Path) -> None:
+    nb = jupytext.read(md)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert len(code) >= 3, f"{md.name}: jupytext found {len(code)} code cells; is the header complete?"
+    leaked = [c for c in nb.cells if c.cell_type == "markdown" and "{code-cell}" in c.source]
+    assert not leaked, f"{md.name}: code cells converted to markdown"
+
+
+@pytest.mark.parametrize("md", CHAPTERS, ids=ids)
+def test_first_code_cell_is_the_shared_setup_cell(md: Path) -> None:
+    first = next(c for c in jupytext.read(md).cells if c.cell_type == "code")
+    assert first.source.strip() == SETUP_CELL, f"{md.name}: first code cell differs from book/_setup_cell.py"
+    assert "remove-cell" in first.metadata.get("tags", [])
+
+
+def test_setup_cell_clones_the_configured_repository() -> None:
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    assert f'repo = "{config["repository"]["url"]}"' in SETUP_CELL
+
+
+@pytest.mark.parametrize("md", CHAPTERS, ids=ids)
+def test_paired_notebook_is_in_sync_and_has_no_outputs(md: Path) -> None:
+    pair = notebooks.pair_of(md)
+    assert pair.is_file(), f"{pair.name} missing: run `make notebooks`"
+    assert pair.read_text(encoding="utf-8") == notebooks.render(md), f"{pair.name} out of date: run `make notebooks`"
+    nb = nbformat.read(pair, as_version=4)
+    assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
+
+
+def test_no_stray_notebooks() -> None:
+    """nbval runs every .ipynb under book/: each must be the pair of a chapter in the toc."""
+    pairs = {notebooks.pair_of(md) for md in CHAPTERS}
+    assert set((ROOT / "book").rglob("*.ipynb")) - pairs == set()
