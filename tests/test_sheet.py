@@ -1,0 +1,193 @@
+"""The spreadsheet exports: CSV round trip, atomic writing, and the .xlsx recomputed by LibreOffice.
+
+The LibreOffice tests never skip: a missing ``soffice`` is a failure that says how to install it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nnbook import sheet, tiny
+from nnbook.tiny import CLASSIC_WITH_BIASES, TABLE_COLUMNS
+
+# LibreOffice's "recalculate on load" setting for OOXML and ODF files: 0 = always. Set in a
+# throw-away profile so the result never depends on the machine's defaults.
+_PROFILE_SETTINGS = """<?xml version="1.0" encoding="UTF-8"?>
+<oor:items xmlns:oor="http://openoffice.org/2001/registry"
+           xmlns:xs="http://www.w3.org/2001/XMLSchema"
+           xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="OOXMLRecalcMode" oor:op="fuse"><value>0</value></prop></item>
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="ODFRecalcMode" oor:op="fuse"><value>0</value></prop></item>
+</oor:items>
+"""
+
+
+def libreoffice_recalculate(src: Path, workdir: Path) -> Path:
+    """Open ``src`` in headless LibreOffice, let it compute, save as .xlsx; return the new file."""
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        pytest.fail("LibreOffice (soffice) is not installed: run `make system-deps`")
+    profile = workdir / "lo-profile"
+    (profile / "user").mkdir(parents=True, exist_ok=True)
+    (profile / "user" / "registrymodifications.xcu").write_text(_PROFILE_SETTINGS)
+    outdir = workdir / "recalculated"
+    proc = subprocess.run(
+        [soffice, "--headless", "--norestore", f"-env:UserInstallation={profile.as_uri()}",
+         "--convert-to", "xlsx", "--outdir", str(outdir), str(src)],
+        capture_output=True, text=True, timeout=300)
+    out = outdir / src.name
+    assert proc.returncode == 0 and out.is_file(), (
+        f"LibreOffice failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return out
+
+
+def read_table(path: Path, n_rows: int) -> pd.DataFrame:
+    """The table's cached values (what the spreadsheet computed), failing on any missing value."""
+    from openpyxl import load_workbook
+
+    ws = load_workbook(path, data_only=True)[sheet.SHEET_NAME]
+    header = [c.value for c in ws[sheet.HEADER_ROW]]
+    assert header == list(TABLE_COLUMNS)
+    rows = list(ws.iter_rows(min_row=sheet.HEADER_ROW + 1,
+                             max_row=sheet.HEADER_ROW + n_rows, values_only=True))
+    missing = [(r, c) for r, row in enumerate(rows) for c, v in enumerate(row)
+               if not isinstance(v, (int, float))]
+    assert not missing, f"{len(missing)} cells have no computed value, e.g. {missing[:5]}"
+    return pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
+
+
+def assert_tables_close(got: pd.DataFrame, want: pd.DataFrame) -> None:
+    assert got.shape == want.shape
+    for col in TABLE_COLUMNS:
+        np.testing.assert_allclose(got[col].to_numpy(float), want[col].to_numpy(float),
+                                   rtol=0, atol=1e-9, err_msg=col)
+
+
+# ------------------------------------------------------------------ the file itself
+
+def test_xlsx_holds_formulas_names_and_no_cached_values(tmp_path):
+    from openpyxl import load_workbook
+
+    path = sheet.write_xlsx(tmp_path / "t.xlsx", n_steps=3)
+    wb = load_workbook(path)
+    ws = wb[sheet.SHEET_NAME]
+    assert set(sheet.PARAMETER_NAMES) <= set(wb.defined_names)
+    assert wb.defined_names["eta"].attr_text.endswith("$B$8")
+    assert ws["B8"].value == 0.5
+    first, second = sheet.HEADER_ROW + 1, sheet.HEADER_ROW + 2
+    col = sheet.column_letter
+    assert ws[f"{col('w5')}{first}"].value == "=w5_0"
+    assert ws[f"{col('w5')}{second}"].value == f"={col('w5')}{first}-eta*{col('dE/dw5')}{first}"
+    assert ws[f"{col('a_h1')}{first}"].value == f"=1/(1+EXP(-{col('h1')}{first}))"
+    # every table cell is a formula: nothing computed in Python sneaks in
+    for row in ws.iter_rows(min_row=first, max_row=first + 3):
+        assert all(isinstance(c.value, str) and c.value.startswith("=") for c in row)
+    # and no value is cached, so what a spreadsheet shows is its own computation
+    data = load_workbook(path, data_only=True)[sheet.SHEET_NAME]
+    assert data[f"{col('E_total')}{first}"].value is None
+
+
+@pytest.mark.spreadsheet
+def test_libreoffice_recomputes_the_python_table(tmp_path):
+    n = 100
+    path = sheet.write_xlsx(tmp_path / "backprop.xlsx", n_steps=n)
+    got = read_table(libreoffice_recalculate(path, tmp_path), n + 1)
+    assert_tables_close(got, tiny.train(eta=0.5, n_steps=n))
+
+
+@pytest.mark.spreadsheet
+def test_libreoffice_follows_a_new_eta_in_the_named_cell(tmp_path):
+    """Change eta in the named cell (as a reader would), recompute, compare with Python's table."""
+    from openpyxl import load_workbook
+
+    n, new_eta = 100, 2.0
+    path = sheet.write_xlsx(tmp_path / "backprop.xlsx", n_steps=n, eta=0.5)
+    wb = load_workbook(path)
+    dest = wb.defined_names["eta"].destinations
+    (sheet_name, ref), = list(dest)
+    wb[sheet_name][ref.replace("$", "")] = new_eta
+    edited = tmp_path / "edited.xlsx"
+    wb.save(edited)
+    got = read_table(libreoffice_recalculate(edited, tmp_path), n + 1)
+    assert_tables_close(got, tiny.train(eta=new_eta, n_steps=n))
+    with pytest.raises(AssertionError):  # and it really differs from the eta = 0.5 table
+        assert_tables_close(got, tiny.train(eta=0.5, n_steps=n))
+
+
+@pytest.mark.spreadsheet
+def test_libreoffice_reproduces_the_published_version_with_biases(tmp_path):
+    p = CLASSIC_WITH_BIASES
+    path = sheet.write_xlsx(tmp_path / "b.xlsx", n_steps=5, eta=p.eta, biases=p.biases)
+    got = read_table(libreoffice_recalculate(path, tmp_path), 6)
+    assert got.loc[0, "E_total"] == pytest.approx(0.298371109, abs=1e-9)  # published value
+    assert got.loc[1, "w5"] == pytest.approx(0.35891648, abs=1e-8)  # published value
+    assert_tables_close(got, tiny.train(p.weights, p.eta, 5, biases=p.biases))
+
+
+# ------------------------------------------------------------------ CSV and atomic writing
+
+def test_csv_round_trip_is_exact(tmp_path):
+    table = tiny.train(n_steps=20)
+    back = pd.read_csv(sheet.write_csv(table, tmp_path / "sub" / "t.csv"))
+    assert list(back.columns) == list(TABLE_COLUMNS)
+    pd.testing.assert_frame_equal(back, table, check_exact=True)
+
+
+def _no_temporary_files(folder: Path) -> bool:
+    return not [p for p in folder.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_failed_csv_write_leaves_old_file_and_no_partial_file(tmp_path, monkeypatch):
+    target = tmp_path / "t.csv"
+    target.write_text("old\n")
+
+    def explode(self, path, *args, **kwargs):
+        Path(path).write_text("iteration,w1\n0,0.1")  # a partial write ...
+        raise OSError("disk full")  # ... then the failure
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", explode)
+    with pytest.raises(OSError, match="disk full"):
+        sheet.write_csv(tiny.train(n_steps=1), target)
+    assert target.read_text() == "old\n"
+    assert _no_temporary_files(tmp_path)
+
+
+def test_failed_xlsx_write_leaves_no_file(tmp_path, monkeypatch):
+    import openpyxl.workbook.workbook as wbmod
+
+    def explode(self, filename):
+        Path(filename).write_bytes(b"PK\x03\x04 partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(wbmod.Workbook, "save", explode)
+    target = tmp_path / "t.xlsx"
+    with pytest.raises(OSError, match="disk full"):
+        sheet.write_xlsx(target, n_steps=2)
+    assert not target.exists()
+    assert _no_temporary_files(tmp_path)
+
+
+@pytest.mark.parametrize("kwargs, argument", [
+    ({"eta": -0.5}, "eta"),
+    ({"eta": float("nan")}, "eta"),
+    ({"n_steps": -1}, "n_steps"),
+    ({"n_steps": 1.5}, "n_steps"),
+    ({"weights": (0.1,) * 7}, "weights"),
+    ({"inputs": (float("inf"), 0.1)}, "inputs"),
+    ({"targets": (0.1, float("nan"))}, "targets"),
+])
+def test_write_xlsx_rejects_bad_input(tmp_path, kwargs, argument):
+    with pytest.raises(ValueError, match=argument):
+        sheet.write_xlsx(tmp_path / "bad.xlsx", **kwargs)
+    assert not (tmp_path / "bad.xlsx").exists()
+
+
+def test_write_csv_rejects_non_table(tmp_path):
+    with pytest.raises(ValueError, match="table"):
+        sheet.write_csv([1, 2, 3], tmp_path / "x.csv")  # type: ignore[arg-type]
