@@ -29,7 +29,8 @@ venv: $(STAMP)
 
 book: $(STAMP)
 	rm -rf _build/html  # no stale page survives a renamed or removed chapter
-	$(BIN)/jupyter-book build . $(JB_FLAGS)
+	# text progress bars: a Jupyter widget saved into static HTML would show 0 % (see train.py)
+	NNBOOK_PROGRESS=text $(BIN)/jupyter-book build . $(JB_FLAGS)
 
 # Debian packages the tests drive for real: Chromium (browser test) and LibreOffice (the
 # spreadsheet recomputed by a real engine). Installed only when missing.

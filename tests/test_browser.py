@@ -115,16 +115,20 @@ MathJax.startup.promise.then(settle).catch(e => done('MathJax failed: ' + e));
 
 
 def _screenshot(driver, target: Path) -> None:
-    """A full-page PNG via the DevTools protocol (beyond the viewport), written atomically."""
+    """A full-page PNG, written atomically: the viewport is stretched to the page's height, so
+    sticky headers and sidebars sit where a reader sees them."""
     import base64
 
     from nnbook.io import write_bytes_atomic
 
-    size = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
-    shot = driver.execute_cdp_cmd("Page.captureScreenshot", {
-        "format": "png", "captureBeyondViewport": True,
-        "clip": {"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], 30000), "scale": 1},
-    })
+    height = min(driver.execute_script("return document.documentElement.scrollHeight"), 30000)
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": 1280, "height": height, "deviceScaleFactor": 1, "mobile": False})
+    try:
+        driver.execute_script("window.scrollTo(0, 0)")
+        shot = driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png"})
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
     write_bytes_atomic(target, base64.b64decode(shot["data"]))
 
 

@@ -9,6 +9,7 @@ with status 1 and names the pairs that are out of date.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
 from pathlib import Path
 
@@ -52,7 +53,9 @@ def chapters(root: Path = ROOT) -> list[Path]:
 def render(md: Path) -> str:
     """The paired notebook's exact text: the chapter converted by jupytext, without outputs."""
     notebook = jupytext.read(md)
-    for cell in notebook.cells:
+    for index, cell in enumerate(notebook.cells):
+        # nbformat draws random cell ids; derive them from the cell so the text is reproducible
+        cell.id = hashlib.sha1(f"{index}:{cell.cell_type}:{cell.source}".encode()).hexdigest()[:8]
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     # jupytext records its own version; leave it out so a pair stays in sync across versions.

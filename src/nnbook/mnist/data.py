@@ -1,0 +1,298 @@
+"""MNIST, verified: checksums and idx headers checked before any training, tensors on the device.
+
+The four shipped ``.gz`` files in ``<root>/mnist/`` are checked against ``SHA256SUMS``,
+decompressed atomically into ``<root>/cache/MNIST/raw/`` and the result checked against
+``SHA256SUMS.raw``; torchvision's :class:`~torchvision.datasets.MNIST` then reads that cache
+without downloading. Every problem raises :class:`MnistDataError` naming the file and the fix.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import math
+import struct
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import torch
+import torch.nn.functional as F
+
+from nnbook.io import atomic_path
+from nnbook.paths import project_root
+
+__all__ = [
+    "MnistDataError",
+    "MnistSplit",
+    "FILES",
+    "SOURCE",
+    "data_root",
+    "prepare",
+    "load_split",
+    "pixel_stats",
+    "rotate_batch",
+    "iterate_batches",
+    "digit_grid",
+    "augmented_grid",
+]
+
+#: Where a damaged file can be re-copied from (the files are committed to the repository).
+SOURCE = "the repository (`git checkout -- data/mnist/`, or https://github.com/nnbook/nnbook/tree/main/data/mnist)"
+
+#: split -> (images file, labels file), names without ``.gz`` as torchvision expects them.
+FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+_IMAGES_MAGIC, _LABELS_MAGIC = 0x00000803, 0x00000801  # idx: uint8 data, 3 resp. 1 dimensions
+_SIDE = 28
+
+
+class MnistDataError(ValueError):
+    """A shipped MNIST file is missing, damaged or inconsistent; the message names file and fix."""
+
+
+@dataclass(frozen=True)
+class MnistSplit:
+    """One split kept whole on the training device: no DataLoader, no per-sample Python work."""
+
+    images: torch.Tensor  #: uint8, shape (N, 1, 28, 28)
+    labels: torch.Tensor  #: int64, shape (N,)
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
+
+    def subset(self, n: int | None) -> "MnistSplit":
+        """The first ``n`` samples (all when ``n`` is None): quick runs stay deterministic."""
+        if n is None or n >= len(self):
+            return self
+        return MnistSplit(self.images[:n], self.labels[:n])
+
+
+def data_root(root: str | Path | None = None) -> Path:
+    """The data folder: ``root`` when given (tests pass a copy), else ``<project>/data``."""
+    return Path(root) if root is not None else project_root() / "data"
+
+
+def _sha256(data: bytes | Path) -> str:
+    if isinstance(data, Path):
+        data = data.read_bytes()
+    return hashlib.sha256(data).hexdigest()
+
+
+def _read_sums(path: Path) -> dict[str, str]:
+    """Parse a ``sha256sum``-format file into {file name: hex digest}."""
+    if not path.is_file():
+        raise MnistDataError(f"{path} is missing. Re-copy it from {SOURCE}.")
+    sums = {}
+    for line in path.read_text().splitlines():
+        if line.strip():
+            digest, name = line.split(maxsplit=1)
+            sums[name.lstrip("*")] = digest.lower()
+    return sums
+
+
+def _check_idx(raw: bytes, name: str, where: Path) -> int:
+    """Validate an idx header and length ourselves (torchvision would fail obscurely); return N."""
+    is_images = "images" in name
+    magic, ndim = (_IMAGES_MAGIC, 3) if is_images else (_LABELS_MAGIC, 1)
+    fix = f"Re-copy it from {SOURCE}."
+    header_len = 4 + 4 * ndim
+    if len(raw) < header_len:
+        raise MnistDataError(f"{where}: truncated ({len(raw)} bytes, shorter than the idx header). {fix}")
+    (found,) = struct.unpack(">I", raw[:4])
+    if found != magic:
+        raise MnistDataError(
+            f"{where}: wrong magic number 0x{found:08x} (expected 0x{magic:08x} for an idx "
+            f"{'image' if is_images else 'label'} file). {fix}"
+        )
+    dims = struct.unpack(f">{ndim}I", raw[4:header_len])
+    if is_images and dims[1:] != (_SIDE, _SIDE):
+        raise MnistDataError(
+            f"{where}: wrong dimensions {dims[1]}x{dims[2]} (expected {_SIDE}x{_SIDE}). {fix}"
+        )
+    expected = header_len + math.prod(dims)
+    if len(raw) != expected:
+        raise MnistDataError(
+            f"{where}: truncated or padded ({len(raw):,} bytes, the header promises {expected:,}). {fix}"
+        )
+    return dims[0]
+
+
+def _gunzip(gz: Path, sha_ok: bool) -> bytes:
+    """Decompress ``gz``, turning gzip failures into a clear error."""
+    note = "" if sha_ok else "; its SHA-256 does not match SHA256SUMS either"
+    try:
+        return gzip.decompress(gz.read_bytes())
+    except EOFError:
+        detail = "truncated (the gzip stream ends early)"
+    except (OSError, zlib.error) as exc:  # BadGzipFile is an OSError; bad deflate data is zlib.error
+        detail = f"damaged, not a valid gzip file ({exc})"
+    raise MnistDataError(f"{gz}: {detail}{note}. Re-copy it from {SOURCE}.")
+
+
+def _prepare_file(
+    name: str, shipped: Path, cache: Path, sums: dict[str, str], raw_sums: dict[str, str]
+) -> tuple[int, bool]:
+    """Make ``cache/name`` a verified copy of ``shipped/name.gz``; return (record count, sum ok).
+
+    A file whose checksum fails but whose structure is sound is not cached; the caller reports
+    it after the pairing check, whose message says more than a checksum would.
+    """
+    gz, out = shipped / f"{name}.gz", cache / name
+    if not gz.is_file():
+        raise MnistDataError(f"{gz} is missing. Re-copy it from {SOURCE}.")
+    sha_ok = _sha256(gz) == sums.get(gz.name)
+    # Fast path: the shipped file is intact and the cache still matches its recorded sum.
+    if sha_ok and out.is_file():
+        raw = out.read_bytes()
+        if _sha256(raw) == raw_sums.get(name):
+            return _check_idx(raw, name, out), True
+        # A damaged cache is never used: fall through and rebuild it from the .gz.
+    raw = _gunzip(gz, sha_ok)
+    count = _check_idx(raw, name, gz)
+    if not sha_ok:
+        return count, False
+    if _sha256(raw) != raw_sums.get(name):
+        raise MnistDataError(
+            f"{gz}: decompresses to bytes whose SHA-256 does not match SHA256SUMS.raw. "
+            f"Re-copy it from {SOURCE}."
+        )
+    with atomic_path(out) as tmp:
+        tmp.write_bytes(raw)
+    return count, True
+
+
+def prepare(root: str | Path | None = None, *, allow_download: bool = False) -> Path:
+    """Verify the shipped files, fill the decompressed cache and return the torchvision root.
+
+    With ``allow_download`` and no shipped files at all (Binder, Colab without the data), the
+    returned root is empty and :func:`load_split` lets torchvision download instead.
+    """
+    root = data_root(root)
+    shipped, tv_root = root / "mnist", root / "cache"
+    cache = tv_root / "MNIST" / "raw"
+    if allow_download and not any(shipped.glob("*.gz")):
+        return tv_root
+    sums, raw_sums = _read_sums(shipped / "SHA256SUMS"), _read_sums(shipped / "SHA256SUMS.raw")
+    cache.mkdir(parents=True, exist_ok=True)
+    for images, labels in FILES.values():
+        n_images, images_ok = _prepare_file(images, shipped, cache, sums, raw_sums)
+        n_labels, labels_ok = _prepare_file(labels, shipped, cache, sums, raw_sums)
+        if n_images != n_labels:
+            raise MnistDataError(
+                f"{shipped / (labels + '.gz')} holds {n_labels:,} labels but "
+                f"{shipped / (images + '.gz')} holds {n_images:,} images: a label file "
+                f"paired with the wrong image file. Re-copy both from {SOURCE}."
+            )
+        for name, ok in ((images, images_ok), (labels, labels_ok)):
+            if not ok:
+                raise MnistDataError(
+                    f"{shipped / (name + '.gz')}: checksum mismatch (SHA-256 differs from "
+                    f"SHA256SUMS). Re-copy it from {SOURCE}."
+                )
+    return tv_root
+
+
+def load_split(
+    train: bool,
+    root: str | Path | None = None,
+    device: torch.device | str = "cpu",
+    *,
+    allow_download: bool = False,
+) -> MnistSplit:
+    """Verify, then load one split through torchvision and move it whole onto ``device``."""
+    from torchvision.datasets import MNIST  # deferred: importing torchvision is slow
+
+    tv_root = prepare(root, allow_download=allow_download)
+    ds = MNIST(root=str(tv_root), train=train, download=allow_download and not _has_raw(tv_root))
+    images = ds.data.unsqueeze(1).contiguous()  # (N, 28, 28) -> (N, 1, 28, 28), still uint8
+    return MnistSplit(images.to(device), ds.targets.to(device=device, dtype=torch.int64))
+
+
+def _has_raw(tv_root: Path) -> bool:
+    raw = tv_root / "MNIST" / "raw"
+    return all((raw / name).is_file() for pair in FILES.values() for name in pair)
+
+
+def pixel_stats(images: torch.Tensor) -> tuple[float, float]:
+    """Mean and standard deviation of the pixels (scaled to [0, 1]) of a uint8 image tensor."""
+    x = images.to(torch.float64) / 255.0  # float64: 47 million values summed without drift
+    return float(x.mean()), float(x.std())
+
+
+def rotate_batch(
+    x: torch.Tensor, max_degrees: float, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """Rotate every image of a float batch (N, C, H, W) by its own random angle in ±max_degrees.
+
+    One ``affine_grid`` + ``grid_sample`` call for the whole batch, on the batch's device; the
+    angles come from ``generator`` (on the CPU, so a seed gives the same angles on any device).
+    """
+    n = x.shape[0]
+    angles = (torch.rand(n, generator=generator, dtype=torch.float32) * 2 - 1) * math.radians(max_degrees)
+    cos, sin = angles.cos(), angles.sin()
+    zero = torch.zeros_like(cos)
+    theta = torch.stack([torch.stack([cos, -sin, zero], 1), torch.stack([sin, cos, zero], 1)], 1)
+    grid = F.affine_grid(theta.to(device=x.device, dtype=x.dtype), list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def iterate_batches(
+    split: MnistSplit,
+    batch_size: int,
+    *,
+    shuffle: bool = False,
+    generator: torch.Generator | None = None,
+    max_degrees: float = 0.0,
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Yield (float pixels in [0, 1] of shape (B, 1, 28, 28), labels) batches from a split.
+
+    Shuffling and rotation draw from ``generator`` only, so a seeded generator fixes both.
+    """
+    n = len(split)
+    order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
+    order = order.to(split.images.device)
+    for start in range(0, n, batch_size):
+        idx = order[start : start + batch_size]
+        x = split.images[idx].float().div_(255.0)
+        if max_degrees:
+            x = rotate_batch(x, max_degrees, generator)
+        yield x, split.labels[idx]
+
+
+def digit_grid(images: torch.Tensor, titles: list[str] | None = None, cols: int = 10):
+    """A matplotlib Figure showing images (N, 1, 28, 28) in a grid, with optional titles."""
+    import matplotlib.pyplot as plt
+
+    images = images.detach().float().cpu()
+    if images.max() > 1.0:
+        images = images / 255.0
+    n = images.shape[0]
+    rows = max(1, math.ceil(n / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 0.9, rows * (1.05 if titles else 0.9)))
+    for i, ax in enumerate(getattr(axes, "flat", [axes])):
+        ax.axis("off")
+        if i < n:
+            ax.imshow(images[i, 0].numpy(), cmap="gray_r", vmin=0, vmax=1)
+            if titles:
+                ax.set_title(titles[i], fontsize=8)
+    fig.tight_layout(pad=0.2)
+    return fig
+
+
+def augmented_grid(
+    images: torch.Tensor, max_degrees: float = 7.0, copies: int = 6, seed: int = 0
+):
+    """A Figure: each row one digit, first the original then ``copies`` random rotations of it."""
+    g = torch.Generator().manual_seed(seed)
+    x = images.detach().float().cpu()
+    if x.max() > 1.0:
+        x = x / 255.0
+    rows = [torch.cat([img[None], rotate_batch(img[None].expand(copies, -1, -1, -1), max_degrees, g)])
+            for img in x]
+    titles = ["original"] + [f"rotated #{k + 1}" for k in range(copies)]
+    titles += [""] * (len(rows) - 1) * (copies + 1)  # column titles on the first row only
+    return digit_grid(torch.cat(rows), titles=titles, cols=copies + 1)

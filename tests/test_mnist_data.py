@@ -1,0 +1,186 @@
+"""MNIST data: every damaged-file case provoked for real on a copy of the shipped files."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import shutil
+import struct
+from pathlib import Path
+
+import pytest
+import torch
+
+from nnbook.mnist import data
+from nnbook.paths import project_root
+
+SHIPPED = project_root() / "data" / "mnist"
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    """A private copy of data/mnist (the shipped files are never touched)."""
+    shutil.copytree(SHIPPED, tmp_path / "mnist")
+    return tmp_path
+
+
+def _regzip(path: Path, edit) -> None:
+    """Rewrite ``path`` (a .gz) with its decompressed bytes passed through ``edit``."""
+    raw = bytearray(gzip.decompress(path.read_bytes()))
+    path.write_bytes(gzip.compress(bytes(edit(raw)), compresslevel=1, mtime=0))  # level 1: fast
+
+
+def _error(root: Path) -> str:
+    with pytest.raises(data.MnistDataError) as info:
+        data.prepare(root)
+    return str(info.value)
+
+
+def test_intact_copy_prepares_and_loads(root: Path) -> None:
+    tv_root = data.prepare(root)
+    raw = tv_root / "MNIST" / "raw"
+    sums = dict(line.split()[::-1] for line in (SHIPPED / "SHA256SUMS.raw").read_text().splitlines())
+    for name, digest in sums.items():
+        assert hashlib.sha256((raw / name).read_bytes()).hexdigest() == digest
+    test = data.load_split(False, root)
+    assert test.images.shape == (10_000, 1, 28, 28) and test.images.dtype == torch.uint8
+    assert test.labels.dtype == torch.int64 and len(test) == 10_000
+    assert not list(raw.glob(".*.tmp")), "no temporary file left behind"
+
+
+def test_flipped_byte_in_gz(root: Path) -> None:
+    gz = root / "mnist" / "train-images-idx3-ubyte.gz"
+    blob = bytearray(gz.read_bytes())
+    blob[len(blob) // 2] ^= 0xFF
+    gz.write_bytes(bytes(blob))
+    msg = _error(root)
+    assert "train-images-idx3-ubyte.gz" in msg and "SHA256SUMS" in msg and "Re-copy it from" in msg
+
+
+def test_changed_pixel_in_valid_gzip_is_a_checksum_mismatch(root: Path) -> None:
+    gz = root / "mnist" / "t10k-images-idx3-ubyte.gz"
+
+    def flip(raw: bytearray) -> bytearray:
+        raw[5000] ^= 0x01
+        return raw
+
+    _regzip(gz, flip)
+    msg = _error(root)
+    assert "t10k-images-idx3-ubyte.gz: checksum mismatch" in msg and "Re-copy it from" in msg
+
+
+def test_truncated_gz(root: Path) -> None:
+    gz = root / "mnist" / "train-labels-idx1-ubyte.gz"
+    gz.write_bytes(gz.read_bytes()[:-2000])
+    msg = _error(root)
+    assert "train-labels-idx1-ubyte.gz: truncated" in msg and "Re-copy" in msg
+
+
+def test_truncated_idx_inside_valid_gzip(root: Path) -> None:
+    _regzip(root / "mnist" / "t10k-images-idx3-ubyte.gz", lambda raw: raw[:-784])
+    assert "truncated or padded" in _error(root)
+
+
+def test_missing_file(root: Path) -> None:
+    (root / "mnist" / "t10k-labels-idx1-ubyte.gz").unlink()
+    msg = _error(root)
+    assert "t10k-labels-idx1-ubyte.gz is missing" in msg and "Re-copy it from" in msg
+
+
+def test_missing_sums_file(root: Path) -> None:
+    (root / "mnist" / "SHA256SUMS.raw").unlink()
+    assert "SHA256SUMS.raw is missing" in _error(root)
+
+
+def test_label_file_paired_with_wrong_images(root: Path) -> None:
+    shutil.copy(root / "mnist" / "t10k-labels-idx1-ubyte.gz", root / "mnist" / "train-labels-idx1-ubyte.gz")
+    msg = _error(root)
+    assert "holds 10,000 labels" in msg and "60,000 images" in msg and "wrong image file" in msg
+
+
+def test_wrong_magic_number(root: Path) -> None:
+    def magic(raw: bytearray) -> bytearray:
+        raw[:4] = struct.pack(">I", 0x00000801)  # a label file's magic in an image file
+        return raw
+
+    _regzip(root / "mnist" / "t10k-images-idx3-ubyte.gz", magic)
+    msg = _error(root)
+    assert "wrong magic number 0x00000801" in msg and "t10k-images-idx3-ubyte.gz" in msg
+
+
+def test_wrong_dimensions(root: Path) -> None:
+    def dims(raw: bytearray) -> bytearray:
+        raw[8:16] = struct.pack(">II", 14, 56)  # same byte count, wrong shape
+        return raw
+
+    _regzip(root / "mnist" / "t10k-images-idx3-ubyte.gz", dims)
+    assert "wrong dimensions 14x56 (expected 28x28)" in _error(root)
+
+
+def test_corrupted_cache_is_rebuilt_not_used(root: Path) -> None:
+    tv_root = data.prepare(root)
+    cached = tv_root / "MNIST" / "raw" / "t10k-images-idx3-ubyte"
+    good = cached.read_bytes()
+    bad = bytearray(good)
+    bad[1000] ^= 0xFF
+    cached.write_bytes(bytes(bad))
+    split = data.load_split(False, root)
+    assert cached.read_bytes() == good
+    assert int(split.images.view(-1)[1000 - 16]) == good[1000]
+
+
+def test_truncated_cache_is_rebuilt(root: Path) -> None:
+    tv_root = data.prepare(root)
+    cached = tv_root / "MNIST" / "raw" / "train-labels-idx1-ubyte"
+    good = cached.read_bytes()
+    cached.write_bytes(good[:100])
+    data.prepare(root)
+    assert cached.read_bytes() == good
+
+
+def test_errors_happen_before_training(root: Path, tmp_path: Path) -> None:
+    from nnbook.mnist.train import TrainConfig, train
+
+    (root / "mnist" / "train-images-idx3-ubyte.gz").write_bytes(b"not gzip")
+    out = tmp_path / "run"
+    with pytest.raises(data.MnistDataError, match="train-images-idx3-ubyte.gz"):
+        train(TrainConfig(epochs=1, limit_train=64), out, data_root=root, progress=False)
+    assert not out.exists(), "a data error must leave no run folder behind"
+
+
+def test_pixel_stats_are_computed() -> None:
+    mean, std = data.pixel_stats(data.load_split(True).images)
+    assert round(mean, 4) == 0.1307 and round(std, 4) == 0.3081
+    assert isinstance(mean, float) and isinstance(std, float)
+
+
+def test_rotation_is_batched_seeded_and_per_image() -> None:
+    x = data.load_split(False).images[:64].float() / 255
+    a = data.rotate_batch(x, 7.0, torch.Generator().manual_seed(0))
+    b = data.rotate_batch(x, 7.0, torch.Generator().manual_seed(0))
+    assert a.shape == x.shape and torch.equal(a, b)
+    # the same digit repeated gets different angles, so different pixels
+    same = x[:1].expand(8, -1, -1, -1)
+    r = data.rotate_batch(same, 7.0, torch.Generator().manual_seed(1))
+    assert len({tuple(img.flatten().tolist()) for img in r.round(decimals=4)}) == 8
+    # zero degrees is the identity (up to float rounding of the sampling grid)
+    assert torch.allclose(data.rotate_batch(x, 0.0), x, atol=1e-5)
+
+
+def test_iterate_batches_covers_every_image_once() -> None:
+    split = data.load_split(False).subset(1000)
+    labels = torch.cat([y for _, y in data.iterate_batches(split, 300, shuffle=True, generator=torch.Generator().manual_seed(0))])
+    assert torch.equal(labels.sort().values, split.labels.sort().values)
+
+
+def test_grids_are_figures() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    split = data.load_split(False).subset(4)
+    fig1 = data.digit_grid(split.images, [str(int(v)) for v in split.labels], cols=2)
+    fig2 = data.augmented_grid(split.images[:2], copies=3)
+    assert len(fig1.axes) == 4 and len(fig2.axes) == 8
+    plt.close("all")

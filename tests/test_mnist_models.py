@@ -1,0 +1,67 @@
+"""The CNNs: size budget, self-contained normalisation, receptive fields by hand."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from nnbook.mnist import models
+
+
+def test_main_model_is_under_20k_parameters() -> None:
+    assert models.count_parameters(models.build_model("main")) < 20_000
+
+
+def test_tiny_model_is_under_5k_parameters() -> None:
+    assert models.count_parameters(models.build_model("tiny")) <= 5_000
+
+
+@pytest.mark.parametrize("name", sorted(models.MODELS))
+def test_forward_shape_and_layers(name: str) -> None:
+    model = models.build_model(name, 0.1307, 0.3081).eval()
+    assert model(torch.rand(3, 1, 28, 28)).shape == (3, 10)
+    kinds = {type(m) for m in model.modules()}
+    assert {nn.BatchNorm2d, nn.ReLU, nn.MaxPool2d, nn.AdaptiveAvgPool2d} <= kinds
+    assert not any(isinstance(m, nn.Linear) for m in model.modules()), "no fully-connected layer"
+    assert any(isinstance(m, nn.Conv2d) and m.kernel_size == (1, 1) for m in model.modules())
+
+
+def test_normalisation_lives_in_the_model_and_its_checkpoint() -> None:
+    model = models.build_model("main", 0.1307, 0.3081)
+    state = model.state_dict()
+    assert float(state["0.mean"]) == pytest.approx(0.1307) and float(state["0.std"]) == pytest.approx(0.3081)
+    x = torch.full((1, 1, 2, 2), 0.1307)
+    assert torch.allclose(model[0](x), torch.zeros_like(x), atol=1e-7)
+
+
+def test_unknown_model_name() -> None:
+    with pytest.raises(ValueError, match="unknown model 'huge'"):
+        models.build_model("huge")
+
+
+def test_receptive_field_hand_computed_case() -> None:
+    # conv3 -> conv3 -> pool2 -> conv3 (padding 1, stride 2) -> global pool, worked by hand:
+    # rf 1 -> 3 -> 5 -> 6 (jump 2) -> 6 + 2*2 = 10 (jump 4); sizes 28 -> 26 -> 24 -> 12 -> 6;
+    # global pool over 6 positions: rf 10 + 5*4 = 30, jump 24.
+    net = nn.Sequential(
+        nn.Conv2d(1, 2, 3), nn.Conv2d(2, 2, 3), nn.MaxPool2d(2), nn.Conv2d(2, 2, 3, stride=2, padding=1),
+        nn.AdaptiveAvgPool2d(1),
+    )
+    rows = models.receptive_field_table(net)
+    assert [(r.size, r.rf, r.jump) for r in rows] == [
+        (28, 1, 1), (26, 3, 1), (24, 5, 1), (12, 6, 2), (6, 10, 4), (1, 30, 24),
+    ]
+
+
+def test_receptive_field_of_main_model_matches_its_output_sizes() -> None:
+    model = models.build_model("main").eval()
+    rows = models.receptive_field_table(model)
+    assert rows[-1].rf >= 28 and rows[-1].size == 1
+    # the computed sizes agree with what the layers really produce
+    x, sizes = torch.rand(1, 1, 28, 28), []
+    for layer in model.modules():
+        if isinstance(layer, (nn.Conv2d, nn.MaxPool2d, nn.AdaptiveAvgPool2d)):
+            layer.register_forward_hook(lambda m, i, o: sizes.append(o.shape[-1]))
+    model(x)
+    assert sizes == [r.size for r in rows[1:]]
