@@ -273,3 +273,15 @@ def test_training_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     assert T.training_setting()["name"] == expected
     with pytest.raises(ValueError, match="NNBOOK_TRAINING"):
         T.training_setting("fast")
+
+
+def test_text_progress_prints_each_epochs_bar_once_in_its_final_state(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What the static book shows: one finished bar per epoch, not hundreds of redraws."""
+    monkeypatch.setenv("NNBOOK_PROGRESS", "text")
+    T.train(T.TrainConfig(epochs=2, limit_train=512, batch_size=128), progress=True, echo=False)
+    bars = [line for line in capsys.readouterr().err.splitlines() if line.startswith("epoch ")]
+    assert len(bars) == 2
+    for epoch, line in enumerate(bars, start=1):
+        assert line.startswith(f"epoch {epoch}/2: 100%|") and "4/4" in line and "acc=" in line

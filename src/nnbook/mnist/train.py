@@ -8,6 +8,7 @@ run folder: ``resume.pt`` (everything needed to continue), ``model.pt`` (the wei
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -91,14 +92,35 @@ def training_setting(env: str | None = None) -> dict[str, Any]:
 
 
 def _progress_bar_class():
-    """tqdm's notebook widget under Jupyter, text bars elsewhere; ``NNBOOK_PROGRESS=text``
-    forces text. The book build sets it: a widget saved into HTML shows its first state (0 %)
-    and needs JavaScript from a CDN, while a text bar is saved in its final state."""
+    """tqdm's notebook widget under Jupyter, text bars elsewhere; ``NNBOOK_PROGRESS=text`` asks
+    for a bar drawn once, in its final state. The book build sets it: a widget saved into static
+    HTML shows its first state (0 %) and needs JavaScript from a CDN, and a live text bar's
+    hundreds of redraws would each become a line of the saved output."""
     if os.environ.get("NNBOOK_PROGRESS", "").strip().lower() == "text":
-        from tqdm.std import tqdm
-    else:
-        from tqdm.auto import tqdm
+        return _final_state_bar_class()
+    from tqdm.auto import tqdm
+
     return tqdm
+
+
+def _final_state_bar_class():
+    from tqdm.std import tqdm
+
+    class FinalStateBar(tqdm):
+        """A text bar that draws nothing while it runs and prints its final state when closed."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs["file"] = io.StringIO()  # the running redraws go nowhere
+            kwargs.setdefault("ascii", False)  # a StringIO would otherwise get an ASCII bar
+            super().__init__(*args, **kwargs)
+
+        def close(self) -> None:
+            if not self.disable and not getattr(self, "_final_printed", False):
+                self._final_printed = True
+                print(str(self), file=sys.stderr, flush=True)
+            super().close()
+
+    return FinalStateBar
 
 
 def _seed_all(seed: int) -> torch.Generator:
