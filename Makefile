@@ -11,13 +11,14 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JB_FLAGS := --all --warningiserror --nitpick --keep-going
 
-.PHONY: help venv book test unit notebooks system-deps train clean
+.PHONY: help venv book test unit notebooks system-deps train benchmark clean
 
 help:
 	@echo "make book   build the HTML book into _build/html (every chapter executed)"
 	@echo "make test   run all tests: unit, chapters through nbval, the built HTML in Chromium"
 	@echo "make notebooks   regenerate the paired .ipynb of every chapter (for Colab)"
 	@echo "make train  the full 20-epoch MNIST run whose results are committed under results/"
+	@echo "make benchmark  conventional vs the book's pipeline on the same model (~15 min on 2 cores)"
 
 $(STAMP): requirements.txt requirements-test.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +49,9 @@ notebooks: $(STAMP)
 
 train: $(STAMP)
 	$(BIN)/python -m nnbook.mnist train --epochs 20 --seed 1 --out results/main --overwrite
+
+benchmark: $(STAMP)
+	$(BIN)/python -m benchmarks.pipeline --out results/benchmark
 
 clean:
 	rm -rf _build .pytest_cache .hypothesis data/cache

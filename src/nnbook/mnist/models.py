@@ -82,7 +82,11 @@ def main_model(mean: float = 0.0, std: float = 1.0, dropout: float = 0.05) -> nn
 
 
 def tiny_model(mean: float = 0.0, std: float = 1.0, dropout: float = 0.0) -> nn.Sequential:
-    """A smaller sibling (under 5,000 parameters) for the 'going further' experiments."""
+    """A smaller sibling (under 5,000 parameters), the 'going further' chapter's model.
+
+    Trained with ``--model tiny --epochs 15 --lr 0.2`` (committed in ``results/tiny*``), its
+    final epoch reaches 99.46 % and 99.52 % for seeds 1 and 2 but 99.36 % for seed 3. No dropout.
+    """
     return nn.Sequential(
         Normalize(mean, std),
         _conv(1, 8, 0.0),  # 26

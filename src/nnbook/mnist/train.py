@@ -222,7 +222,7 @@ def train(
     _seed_all(cfg.seed)
     model = build_model(cfg.model, mean, std).to(dev)
     if dev.type == "cpu":
-        model = model.to(memory_format=torch.channels_last)  # measured ~2x faster with oneDNN
+        model = model.to(memory_format=torch.channels_last)  # oneDNN's preferred layout for convolutions
     steps_per_epoch = math.ceil(len(train_split) / cfg.batch_size)
     opt, sched = _optimizer(model, cfg, cfg.epochs * steps_per_epoch)
     amp = dev.type == "cuda"  # mixed precision only where it pays and is well supported

@@ -1,0 +1,1 @@
+"""Benchmarks of the book's code; run ``python -m benchmarks.pipeline`` from the repository root."""

@@ -1,0 +1,48 @@
+"""The pipeline benchmark runs and writes well-formed output (tiny settings, no timing claims).
+
+The speed-up itself is measured by ``python -m benchmarks.pipeline`` and committed under
+``results/benchmark/``; a timed test on a shared CI machine would only be flaky.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from nnbook.paths import project_root
+
+ROOT = project_root()
+sys.path.insert(0, str(ROOT))  # `benchmarks` is a top-level folder of the repository, not installed
+from benchmarks import pipeline  # noqa: E402
+
+
+def test_benchmark_runs_and_writes_json_and_markdown(tmp_path: Path) -> None:
+    out = tmp_path / "bench"
+    argv = ["--out", str(out), "--conventional-epochs", "2", "--project-seeds", "1",
+            "--project-epochs", "1", "--limit-train", "256", "--limit-test", "500", "--quiet"]
+    assert pipeline.main(argv) == 0
+    result = json.loads((out / "benchmark.json").read_text())
+    a, b = result["conventional"], result["project"]
+    # A B A: one A epoch before B's only epoch, one after it, then A stops (2 epochs)
+    assert [r["epoch"] for r in a["epochs"]] == [1, 2]
+    assert len(b["runs"]) == 1 and len(b["runs"][0]["epochs"]) == 1
+    assert result["train_images"] == 256 and result["test_images_conventional"] == 500
+    for side in (a, b):
+        assert side["median_epoch_seconds"] > 0 and side["peak_rss_mib"] > 0
+    assert result["speedup_per_epoch"] > 0
+    assert all(0 <= r["test_acc"] <= 1 for r in a["epochs"])
+    assert {"cpu", "cores", "torch"} <= set(result["machine"]) and result["measured"].endswith("Z")
+    assert "--limit-train 256" in result["command"]
+    md = (out / "benchmark.md").read_text()
+    assert md.startswith("| |") and "seconds per epoch" in md and "speed-up" in md
+    assert not list(out.glob(".*.tmp")), "atomic writes leave no temporary files"
+
+
+def test_committed_benchmark_is_well_formed() -> None:
+    path = ROOT / "results" / "benchmark" / "benchmark.json"
+    result = json.loads(path.read_text())
+    assert result["train_images"] == 60_000 and result["test_images_conventional"] == 10_000
+    assert result["speedup_per_epoch"] == (result["conventional"]["median_epoch_seconds"]
+                                          / result["project"]["median_epoch_seconds"])
+    assert (ROOT / "results" / "benchmark" / "benchmark.md").read_text() == pipeline.markdown(result)
