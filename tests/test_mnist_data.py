@@ -184,3 +184,27 @@ def test_grids_are_figures() -> None:
     fig2 = data.augmented_grid(split.images[:2], copies=3)
     assert len(fig1.axes) == 4 and len(fig2.axes) == 8
     plt.close("all")
+
+
+def test_loading_one_split_verifies_only_its_own_files(tmp_path, monkeypatch) -> None:
+    """With the cache filled, loading a split verifies its own two files and no others."""
+    root = tmp_path / "data"
+    shutil.copytree(project_root() / "data" / "mnist", root / "mnist")
+    data.prepare(root)  # fills the cache
+    hashed: list[str] = []
+    real = data._prepare_file
+    monkeypatch.setattr(data, "_prepare_file", lambda name, *a: hashed.append(name) or real(name, *a))
+    data.load_split(False, root)
+    assert sorted(hashed) == sorted(data.FILES["test"])
+    hashed.clear()
+    data.load_split(True, root)
+    assert sorted(hashed) == sorted(data.FILES["train"])
+    with pytest.raises(ValueError, match="splits"):
+        data.prepare(root, splits=("validation",))
+
+
+def test_test_split_loads_first_from_an_empty_cache(tmp_path) -> None:
+    """torchvision needs all four files in the cache, even when only one split is read."""
+    root = tmp_path / "data"
+    shutil.copytree(project_root() / "data" / "mnist", root / "mnist")
+    assert len(data.load_split(False, root)) == 10_000

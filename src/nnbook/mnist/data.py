@@ -165,8 +165,13 @@ def _prepare_file(
     return count, True
 
 
-def prepare(root: str | Path | None = None, *, allow_download: bool = False) -> Path:
-    """Verify the shipped files, fill the decompressed cache and return the torchvision root.
+def prepare(
+    root: str | Path | None = None,
+    *,
+    allow_download: bool = False,
+    splits: tuple[str, ...] = ("train", "test"),
+) -> Path:
+    """Verify the shipped files of ``splits``, fill the decompressed cache, return the torchvision root.
 
     With ``allow_download`` and no shipped files at all (Binder, Colab without the data), the
     returned root is empty and :func:`load_split` lets torchvision download instead.
@@ -176,9 +181,12 @@ def prepare(root: str | Path | None = None, *, allow_download: bool = False) -> 
     cache = tv_root / "MNIST" / "raw"
     if allow_download and not any(shipped.glob("*.gz")):
         return tv_root
+    unknown = set(splits) - set(FILES)
+    if unknown:
+        raise ValueError(f"splits must be among {sorted(FILES)}, got {sorted(unknown)}")
     sums, raw_sums = _read_sums(shipped / "SHA256SUMS"), _read_sums(shipped / "SHA256SUMS.raw")
     cache.mkdir(parents=True, exist_ok=True)
-    for images, labels in FILES.values():
+    for images, labels in (FILES[split] for split in splits):
         n_images, images_ok = _prepare_file(images, shipped, cache, sums, raw_sums)
         n_labels, labels_ok = _prepare_file(labels, shipped, cache, sums, raw_sums)
         if n_images != n_labels:
@@ -206,7 +214,12 @@ def load_split(
     """Verify, then load one split through torchvision and move it whole onto ``device``."""
     from torchvision.datasets import MNIST  # deferred: importing torchvision is slow
 
-    tv_root = prepare(root, allow_download=allow_download)
+    # Verify this split's files only (hashing all four for each split read the 47 MB of training
+    # images twice per run); torchvision wants all four present, so a fresh cache gets the rest.
+    split = "train" if train else "test"
+    tv_root = prepare(root, allow_download=allow_download, splits=(split,))
+    if not _has_raw(tv_root) and not allow_download:
+        prepare(root, splits=tuple(s for s in FILES if s != split))
     ds = MNIST(root=str(tv_root), train=train, download=allow_download and not _has_raw(tv_root))
     images = ds.data.unsqueeze(1).contiguous()  # (N, 28, 28) -> (N, 1, 28, 28), still uint8
     return MnistSplit(images.to(device), ds.targets.to(device=device, dtype=torch.int64))
