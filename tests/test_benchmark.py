@@ -20,7 +20,8 @@ from benchmarks import pipeline  # noqa: E402
 def test_benchmark_runs_and_writes_json_and_markdown(tmp_path: Path) -> None:
     out = tmp_path / "bench"
     argv = ["--out", str(out), "--conventional-epochs", "2", "--project-seeds", "1",
-            "--project-epochs", "1", "--limit-train", "256", "--limit-test", "500", "--quiet"]
+            "--project-epochs", "1", "--limit-train", "256", "--limit-test", "500", "--quiet",
+            "--floor-batch-sizes", "16", "32", "--floor-seconds", "0.2"]
     assert pipeline.main(argv) == 0
     result = json.loads((out / "benchmark.json").read_text())
     a, b = result["conventional"], result["project"]
@@ -31,11 +32,17 @@ def test_benchmark_runs_and_writes_json_and_markdown(tmp_path: Path) -> None:
     for side in (a, b):
         assert side["median_epoch_seconds"] > 0 and side["peak_rss_mib"] > 0
     assert result["speedup_per_epoch"] > 0
+    floor = result["floor"]
+    assert set(floor["seconds_per_epoch"]) == {"16", "32"} and all(v > 0 for v in floor["seconds_per_epoch"].values())
+    assert floor["best_seconds_per_epoch"] == min(floor["seconds_per_epoch"].values())
+    assert floor["seconds_per_epoch"][str(floor["best_batch_size"])] == floor["best_seconds_per_epoch"]
+    assert result["speedup_ceiling"] == a["median_epoch_seconds"] / floor["best_seconds_per_epoch"]
+    assert result["fastest"]["speedup_ceiling"] == min(r["seconds"] for r in a["epochs"]) / floor["best_seconds_per_epoch"]
     assert all(0 <= r["test_acc"] <= 1 for r in a["epochs"])
     assert {"cpu", "cores", "torch"} <= set(result["machine"]) and result["measured"].endswith("Z")
     assert "--limit-train 256" in result["command"]
     md = (out / "benchmark.md").read_text()
-    assert md.startswith("| |") and "seconds per epoch" in md and "speed-up" in md
+    assert md.startswith("| |") and "seconds per epoch" in md and "speed-up" in md and "arithmetic alone" in md
     assert not list(out.glob(".*.tmp")), "atomic writes leave no temporary files"
 
 
@@ -45,4 +52,14 @@ def test_committed_benchmark_is_well_formed() -> None:
     assert result["train_images"] == 60_000 and result["test_images_conventional"] == 10_000
     assert result["speedup_per_epoch"] == (result["conventional"]["median_epoch_seconds"]
                                           / result["project"]["median_epoch_seconds"])
+    floor = result["floor"]["best_seconds_per_epoch"]
+    assert result["speedup_ceiling"] == result["conventional"]["median_epoch_seconds"] / floor
+    # the arithmetic alone is a floor: B's epochs add data handling and evaluation to it
+    assert floor < result["project"]["median_epoch_seconds"]
+    a_secs = [r["seconds"] for r in result["conventional"]["epochs"]]
+    b_secs = [r["seconds"] for run in result["project"]["runs"] for r in run["epochs"]]
+    fast = result["fastest"]
+    assert (fast["conventional_seconds"], fast["project_seconds"]) == (min(a_secs), min(b_secs))
+    assert fast["speedup"] == min(a_secs) / min(b_secs) and fast["speedup_ceiling"] == min(a_secs) / floor
+    assert floor < fast["project_seconds"]
     assert (ROOT / "results" / "benchmark" / "benchmark.md").read_text() == pipeline.markdown(result)
