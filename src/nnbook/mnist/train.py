@@ -244,6 +244,7 @@ def train(
             "versions": _versions(),
             "device": str(dev),
             "params": count_parameters(model),
+            "torch_threads": torch.get_num_threads(),  # results are bit-identical only at equal counts
             "train_images": len(train_split),
             "test_images": len(test_split),
             "mean": mean,
