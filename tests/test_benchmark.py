@@ -7,6 +7,7 @@ The speed-up itself is measured by ``python -m benchmarks.pipeline`` and committ
 from __future__ import annotations
 
 import json
+import statistics
 import sys
 from pathlib import Path
 
@@ -27,11 +28,18 @@ def test_benchmark_runs_and_writes_json_and_markdown(tmp_path: Path) -> None:
     a, b = result["conventional"], result["project"]
     # A B A: one A epoch before B's only epoch, one after it, then A stops (2 epochs)
     assert [r["epoch"] for r in a["epochs"]] == [1, 2]
+    assert result["order"] == ["A1", "B1/1", "A2"]
     assert len(b["runs"]) == 1 and len(b["runs"][0]["epochs"]) == 1
     assert result["train_images"] == 256 and result["test_images_conventional"] == 500
     for side in (a, b):
         assert side["median_epoch_seconds"] > 0 and side["peak_rss_mib"] > 0
-    assert result["speedup_per_epoch"] > 0
+    a_secs = [r["seconds"] for r in a["epochs"]]
+    b_secs = [r["seconds"] for run in b["runs"] for r in run["epochs"]]
+    assert a["median_epoch_seconds"] == statistics.median(a_secs) and b["median_epoch_seconds"] == statistics.median(b_secs)
+    assert result["speedup_per_epoch"] == statistics.median(a_secs) / statistics.median(b_secs)
+    run = b["runs"][0]
+    assert run["final_acc"] == run["epochs"][-1]["test_acc"]
+    assert (run["seconds_to_target"] is None) == (run["final_acc"] < pipeline.TARGET)
     floor = result["floor"]
     assert set(floor["seconds_per_epoch"]) == {"16", "32"} and all(v > 0 for v in floor["seconds_per_epoch"].values())
     assert floor["best_seconds_per_epoch"] == min(floor["seconds_per_epoch"].values())
@@ -50,8 +58,15 @@ def test_committed_benchmark_is_well_formed() -> None:
     path = ROOT / "results" / "benchmark" / "benchmark.json"
     result = json.loads(path.read_text())
     assert result["train_images"] == 60_000 and result["test_images_conventional"] == 10_000
-    assert result["speedup_per_epoch"] == (result["conventional"]["median_epoch_seconds"]
-                                          / result["project"]["median_epoch_seconds"])
+    a_secs = [r["seconds"] for r in result["conventional"]["epochs"]]
+    b_secs = [r["seconds"] for run in result["project"]["runs"] for r in run["epochs"]]
+    assert result["conventional"]["median_epoch_seconds"] == statistics.median(a_secs)
+    assert result["project"]["median_epoch_seconds"] == statistics.median(b_secs)
+    assert result["speedup_per_epoch"] == statistics.median(a_secs) / statistics.median(b_secs)
+    first = next(r["epoch"] for r in result["conventional"]["epochs"] if r["test_acc"] >= pipeline.TARGET)
+    assert result["conventional"]["first_epoch_at_target"] == first
+    for run in result["project"]["runs"]:
+        assert run["final_acc"] == run["epochs"][-1]["test_acc"] >= pipeline.TARGET
     floor = result["floor"]["best_seconds_per_epoch"]
     assert result["speedup_ceiling"] == result["conventional"]["median_epoch_seconds"] / floor
     # the arithmetic alone is a floor: B's epochs add data handling and evaluation to it

@@ -261,5 +261,9 @@ def test_glued_numbers_match_independent_computations(server: str, browser) -> N
     assert f"{e_total:.9f}" in _visible_text(browser, "book/part1/network.html", server)
 
     # Part 2: the live re-evaluation shows the committed run's final accuracy.
+    # The sentence glues the live evaluation's numbers; the history was written by the training run.
     final = json.loads((ROOT / "results" / "main" / "history.json").read_text())["epochs"][-1]
-    assert f"{final['test_acc']:.2%}" in _visible_text(browser, "book/part2/evaluation.html", server)
+    text = " ".join(_visible_text(browser, "book/part2/evaluation.html", server).split())
+    live = re.search(r"classifies ([\d,]+) of the ([\d,]+) test images correctly: (\d+\.\d\d%)", text)
+    assert live, "the live-evaluation sentence is missing"
+    assert live.groups() == (f"{final['test_correct']:,}", "10,000", f"{final['test_acc']:.2%}")

@@ -149,8 +149,11 @@ def test_errors_happen_before_training(root: Path, tmp_path: Path) -> None:
 
 
 def test_pixel_stats_are_computed() -> None:
-    mean, std = data.pixel_stats(data.load_split(True).images)
-    assert round(mean, 4) == 0.1307 and round(std, 4) == 0.3081
+    images = data.load_split(True).images
+    mean, std = data.pixel_stats(images)
+    assert round(mean, 4) == 0.1307 and round(std, 4) == 0.3081  # the values every write-up quotes
+    x = images.to(torch.float64) / 255.0  # the direct computation, against the histogram's
+    assert mean == pytest.approx(float(x.mean()), abs=1e-12) and std == pytest.approx(float(x.std()), abs=1e-10)
     assert isinstance(mean, float) and isinstance(std, float)
 
 
@@ -163,14 +166,29 @@ def test_rotation_is_batched_seeded_and_per_image() -> None:
     same = x[:1].expand(8, -1, -1, -1)
     r = data.rotate_batch(same, 7.0, torch.Generator().manual_seed(1))
     assert len({tuple(img.flatten().tolist()) for img in r.round(decimals=4)}) == 8
+    # the angles stay within ±max_degrees and use the range: the centroid of a bright blob 10 px
+    # right of the centre, rotated about the centre, moves by the rotation angle
+    blob = torch.zeros(400, 1, 28, 28)
+    blob[:, :, 13:15, 23:25] = 1.0
+    out = data.rotate_batch(blob, 7.0, torch.Generator().manual_seed(2))[:, 0]
+    grid = torch.arange(28, dtype=torch.float32) - 13.5
+    cy = (out.sum(2) * grid).sum(1) / out.sum((1, 2))
+    cx = (out.sum(1) * grid).sum(1) / out.sum((1, 2))
+    degrees = torch.rad2deg(torch.atan2(cy, cx)).abs()
+    assert degrees.max() <= 7.2 and degrees.max() >= 6.0 and degrees.min() <= 1.0
     # zero degrees is the identity (up to float rounding of the sampling grid)
     assert torch.allclose(data.rotate_batch(x, 0.0), x, atol=1e-5)
 
 
 def test_iterate_batches_covers_every_image_once() -> None:
-    split = data.load_split(False).subset(1000)
-    labels = torch.cat([y for _, y in data.iterate_batches(split, 300, shuffle=True, generator=torch.Generator().manual_seed(0))])
-    assert torch.equal(labels.sort().values, split.labels.sort().values)
+    images = data.load_split(False).images[:1000]
+    split = data.MnistSplit(images, torch.arange(1000))  # labels that name each image
+    batches = list(data.iterate_batches(split, 300, shuffle=True, generator=torch.Generator().manual_seed(0)))
+    assert [len(y) for _, y in batches] == [300, 300, 300, 100]
+    order = torch.cat([y for _, y in batches])
+    assert torch.equal(order.sort().values, torch.arange(1000)) and not torch.equal(order, torch.arange(1000))
+    for x, y in batches:  # each image travels with its own label
+        assert torch.equal(x, images[y].float() / 255)
 
 
 def test_grids_are_figures() -> None:

@@ -9,12 +9,17 @@ from torch import nn
 from nnbook.mnist import models
 
 
-def test_main_model_is_under_20k_parameters() -> None:
-    assert models.count_parameters(models.build_model("main")) < 20_000
+# Worked by hand from the layer list: 3x3 conv 9*c_in*c_out, 1x1 conv c_in*c_out, BatchNorm 2*c,
+# head 10*c + 10. main: 72+16 + 1152+32 + 128+16 + 1152+32 + 2304+32 + 3456+48 + 6912+64 + 330;
+# tiny: 72+16 + 864+24 + 96+16 + 720+20 + 900+20 + 900+20 + 1080+24 + 130.
+HAND_COUNTS = {"main": 15_746, "tiny": 4_902}
 
 
-def test_tiny_model_is_under_5k_parameters() -> None:
-    assert models.count_parameters(models.build_model("tiny")) <= 5_000
+@pytest.mark.parametrize("name,budget", [("main", 19_999), ("tiny", 5_000)])
+def test_parameter_budget(name: str, budget: int) -> None:
+    model = models.build_model(name)
+    n = models.count_parameters(model)
+    assert n == sum(p.numel() for p in model.parameters()) == HAND_COUNTS[name] <= budget
 
 
 @pytest.mark.parametrize("name", sorted(models.MODELS))
@@ -31,8 +36,12 @@ def test_normalisation_lives_in_the_model_and_its_checkpoint() -> None:
     model = models.build_model("main", 0.1307, 0.3081)
     state = model.state_dict()
     assert float(state["0.mean"]) == pytest.approx(0.1307) and float(state["0.std"]) == pytest.approx(0.3081)
-    x = torch.full((1, 1, 2, 2), 0.1307)
-    assert torch.allclose(model[0](x), torch.zeros_like(x), atol=1e-7)
+    x = torch.tensor([0.1307, 0.1307 + 0.3081, 0.1307 - 2 * 0.3081])
+    assert torch.allclose(model[0](x), torch.tensor([0.0, 1.0, -2.0]), atol=1e-6)
+    # a checkpoint carries them: a model built with the defaults (0, 1) gets them back on loading
+    fresh = models.build_model("main")
+    fresh.load_state_dict(state)
+    assert float(fresh[0].mean) == pytest.approx(0.1307) and float(fresh[0].std) == pytest.approx(0.3081)
 
 
 def test_unknown_model_name() -> None:
@@ -57,7 +66,11 @@ def test_receptive_field_hand_computed_case() -> None:
 def test_receptive_field_of_main_model_matches_its_output_sizes() -> None:
     model = models.build_model("main").eval()
     rows = models.receptive_field_table(model)
-    assert rows[-1].rf >= 28 and rows[-1].size == 1
+    # by hand: 3x3 convs add 2*jump, the 2x2 pool adds 1 and doubles the jump, 1x1 convs add nothing
+    assert [(r.size, r.rf, r.jump) for r in rows] == [
+        (28, 1, 1), (26, 3, 1), (24, 5, 1), (12, 6, 2), (12, 6, 2), (10, 10, 2), (8, 14, 2),
+        (6, 18, 2), (4, 22, 2), (1, 28, 8), (1, 28, 8),
+    ]
     # the computed sizes agree with what the layers really produce
     x, sizes = torch.rand(1, 1, 28, 28), []
     for layer in model.modules():

@@ -65,6 +65,8 @@ def test_same_seed_gives_identical_history(reference: tuple[Path, dict]) -> None
     _, history = reference
     again = T.train(CFG, None, progress=False, echo=False)
     assert _metrics(again) == _metrics(history)
+    other = T.train(T.TrainConfig(epochs=2, limit_train=512, seed=8), None, progress=False, echo=False)
+    assert _metrics(other) != _metrics(history), "the seed must change the run"
 
 
 KILL_AFTER_EPOCH_1 = """

@@ -80,8 +80,6 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.cmd == "train":
-            if args.out.exists() and not (args.resume or args.overwrite):
-                parser.error(f"--out {args.out} already exists; add --resume to continue it or --overwrite to replace it")
             return _train(args, parser)
         if args.cmd == "evaluate":
             return _evaluate(args)

@@ -35,10 +35,10 @@ class Normalize(nn.Module):
         return (x - self.mean) / self.std
 
 
-def _conv(c_in: int, c_out: int, dropout: float, padding: int = 0) -> nn.Sequential:
+def _conv(c_in: int, c_out: int, dropout: float) -> nn.Sequential:
     """3x3 convolution -> BatchNorm -> ReLU [-> Dropout]; no bias (BatchNorm's shift replaces it)."""
     layers: list[nn.Module] = [
-        nn.Conv2d(c_in, c_out, 3, padding=padding, bias=False),
+        nn.Conv2d(c_in, c_out, 3, bias=False),
         nn.BatchNorm2d(c_out),
         nn.ReLU(inplace=True),
     ]
@@ -81,7 +81,7 @@ def main_model(mean: float = 0.0, std: float = 1.0, dropout: float = 0.05) -> nn
     )
 
 
-def tiny_model(mean: float = 0.0, std: float = 1.0, dropout: float = 0.0) -> nn.Sequential:
+def tiny_model(mean: float = 0.0, std: float = 1.0) -> nn.Sequential:
     """A smaller sibling (under 5,000 parameters), the 'going further' chapter's model.
 
     The same shape as :func:`main_model` with fewer channels, most of them cut after the pooling
@@ -93,9 +93,9 @@ def tiny_model(mean: float = 0.0, std: float = 1.0, dropout: float = 0.0) -> nn.
         _conv(1, 8, 0.0),  # 26
         _conv(8, 12, 0.0),  # 24
         _transition(12, 8),  # 12
-        _conv(8, 10, dropout),  # 10
-        _conv(10, 10, dropout),  # 8
-        _conv(10, 10, dropout),  # 6
+        _conv(8, 10, 0.0),  # 10
+        _conv(10, 10, 0.0),  # 8
+        _conv(10, 10, 0.0),  # 6
         _conv(10, 12, 0.0),  # 4
         _head(12),
     )

@@ -48,6 +48,9 @@ __all__ = [
     "command_line",
 ]
 
+#: Share of the one-cycle schedule's steps spent warming up to the peak learning rate.
+WARMUP_FRACTION = 0.2
+
 #: The files a run folder holds; ``--overwrite`` removes exactly these.
 RUN_FILES = ("resume.pt", "model.pt", "history.json", "model.torchscript.pt")
 
@@ -148,7 +151,7 @@ def _optimizer(model: nn.Module, cfg: TrainConfig, steps: int):
     # One cycle: warm up for 20 % of the steps, then cosine-anneal to lr/1e4 so that the last
     # epoch is the best-settled one (a constant rate leaves the final epoch to chance).
     sched = torch.optim.lr_scheduler.OneCycleLR(
-        opt, max_lr=cfg.lr, total_steps=steps, pct_start=0.2, div_factor=10, final_div_factor=1e3
+        opt, max_lr=cfg.lr, total_steps=steps, pct_start=WARMUP_FRACTION, div_factor=10, final_div_factor=1e3
     )
     return opt, sched
 
@@ -200,7 +203,7 @@ def train(
     tqdm = _progress_bar_class()
     out = Path(out) if out is not None else None
     if out is not None and out.exists() and not (resume or overwrite):
-        raise RunFolderError(f"{out} already exists; pass --resume to continue it or --overwrite to replace it")
+        raise RunFolderError(f"{out} already exists; add --resume to continue it or --overwrite to replace it")
     state = _load_resume(out, cfg) if (out is not None and resume) else None
 
     dev = select_device(device)
@@ -290,7 +293,7 @@ def train(
             correct += (scores.argmax(1) == y).sum()
             seen += y.shape[0]
             bar.update(1)
-            if step % 25 == 0 or step == steps_per_epoch:
+            if progress and (step % 25 == 0 or step == steps_per_epoch):  # .item() waits for a GPU
                 bar.set_postfix(loss=f"{loss_sum.item() / seen:.4f}", acc=f"{correct.item() / seen:.2%}")
         bar.close()
         test = evaluate(model, test_split)
@@ -325,13 +328,18 @@ def train(
 def _cpu_copy(model: nn.Module, cfg: TrainConfig) -> nn.Module:
     """A contiguous-format CPU copy of ``model`` for export (the trained one may be channels_last)."""
     copy = build_model(cfg.model)
-    copy.load_state_dict({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()})
+    copy.load_state_dict(_cpu_weights(model))
     return copy.eval()
+
+
+def _cpu_weights(model: nn.Module) -> dict[str, torch.Tensor]:
+    """The state_dict as contiguous CPU tensors: loadable anywhere, whatever the device or layout."""
+    return {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
 
 
 def _write_epoch(out: Path, model, opt, sched, scaler, cfg: TrainConfig, history: dict) -> None:
     """Three atomic writes; ``resume.pt`` first, so it is never behind the other two."""
-    weights = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    weights = _cpu_weights(model)
     _save({"config": asdict(cfg), "model": weights, "optimizer": opt.state_dict(),
            "scheduler": sched.state_dict(), "scaler": scaler.state_dict(), "history": history},
           out / "resume.pt")
