@@ -205,7 +205,7 @@ def arithmetic_floor(batch_sizes: list[int], *, images: int = 60_000, seconds: f
     ``conventional epoch / floor`` bounds the speed-up any pipeline can reach on this machine.
     """
     from nnbook.mnist.models import build_model
-    from nnbook.mnist.train import TrainConfig
+    from nnbook.mnist.config import TrainConfig
 
     cfg = TrainConfig()  # the optimizer settings the book's training uses
     per_batch: dict[str, float] = {}
@@ -238,7 +238,8 @@ def arithmetic_floor(batch_sizes: list[int], *, images: int = 60_000, seconds: f
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from nnbook.mnist.train import config_from, train
+    from nnbook.mnist.config import config_from
+    from nnbook.mnist.train import train
 
     log = (lambda *a: print(*a, file=sys.stderr, flush=True)) if not args.quiet else (lambda *a: None)
     started = _dt.datetime.now(_dt.timezone.utc)

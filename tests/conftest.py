@@ -14,3 +14,38 @@ sys.path.insert(0, str(ROOT / "tools"))
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT
+
+
+def _device_params() -> list:
+    """CPU always; CUDA and MPS where present, and reported as skipped (not silently absent) elsewhere."""
+    import torch
+
+    return [
+        pytest.param("cpu", id="cpu"),
+        pytest.param("cuda", id="cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU here")),
+        pytest.param("mps", id="mps", marks=pytest.mark.skipif(not torch.backends.mps.is_available(), reason="no Apple MPS here")),
+    ]
+
+
+@pytest.fixture(params=_device_params())
+def device(request: pytest.FixtureRequest) -> str:
+    """Each test that takes ``device`` runs once per available device (``make gpu-check`` on a GPU)."""
+    import torch
+
+    if request.param == "cuda":  # exact comparisons below need cuDNN's deterministic kernels
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
+    return request.param
+
+
+@pytest.fixture
+def meta_default_device():
+    """Make ``meta`` the default device: a tensor created without an explicit device lands there,
+    and the first operation mixing it with a real tensor fails loudly (the crash class that once
+    broke every GPU run: ``torch.arange(256)`` beside a CUDA histogram)."""
+    import torch
+
+    torch.set_default_device("meta")
+    try:
+        yield
+    finally:
+        torch.set_default_device(None)

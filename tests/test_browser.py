@@ -262,7 +262,7 @@ def test_glued_numbers_match_independent_computations(server: str, browser) -> N
 
     # Part 2: the live re-evaluation shows the committed run's final accuracy.
     # The sentence glues the live evaluation's numbers; the history was written by the training run.
-    final = json.loads((ROOT / "results" / "main" / "history.json").read_text())["epochs"][-1]
+    final = json.loads((ROOT / "results" / "book" / "cpu-seed1" / "history.json").read_text())["epochs"][-1]
     text = " ".join(_visible_text(browser, "book/part2/evaluation.html", server).split())
     live = re.search(r"classifies ([\d,]+) of the ([\d,]+) test images correctly: (\d+\.\d\d%)", text)
     assert live, "the live-evaluation sentence is missing"

@@ -1,8 +1,10 @@
-"""The chapters are real notebooks: jupytext sees their code, nbval runs them, Colab opens them.
+"""The chapters are real notebooks: jupytext sees their code, the build runs all of it, Colab opens them.
 
 jupytext treats a ``.md`` as a MyST notebook only with the full header; with less it silently
-turns every ``{code-cell}`` into markdown, nbval then executes nothing and still passes. These
-tests make that failure loud, and keep the paired ``.ipynb`` (what Colab opens) in sync.
+turns every ``{code-cell}`` into markdown, and the build then executes nothing and still passes.
+These tests make that failure loud, prove from the build's executed notebooks that every code
+cell of every chapter ran once without error (its hidden cells assert the chapter's numbers, so
+a wrong number fails the build), and keep the paired ``.ipynb`` (what Colab opens) in sync.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import yaml
 
 import notebooks
 
+BUILD = Path(__import__("os").environ.get("NNBOOK_BUILD", Path(__file__).resolve().parents[1] / "_build"))
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = notebooks.chapters(ROOT)
 SETUP_CELL = (ROOT / "book" / "_setup_cell.py").read_text(encoding="utf-8").strip()
@@ -71,7 +74,22 @@ def test_paired_notebook_is_in_sync_and_has_no_outputs(md: Path) -> None:
     assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
 
 
+@pytest.mark.built
+@pytest.mark.parametrize("md", CHAPTERS, ids=ids)
+def test_the_build_executed_every_code_cell_of_the_chapter(md: Path) -> None:
+    """`make book` executes each chapter once (a failing cell fails the build); this reads what it ran."""
+    executed = BUILD / "jupyter_execute" / md.relative_to(ROOT).with_suffix(".ipynb")
+    assert executed.is_file(), f"{executed} missing: run `make book` first"
+    assert executed.stat().st_mtime >= md.stat().st_mtime, f"{executed.name} is older than its chapter"
+    source = [c.source for c in jupytext.read(md).cells if c.cell_type == "code"]
+    ran = [c for c in nbformat.read(executed, as_version=4).cells if c.cell_type == "code"]
+    assert [c.source for c in ran] == source, "the build ran other code than the chapter's"
+    assert all(isinstance(c.get("execution_count"), int) for c in ran), "a code cell was not executed"
+    errors = [o for c in ran for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert not errors, errors[0].get("ename") if errors else None
+
+
 def test_no_stray_notebooks() -> None:
-    """nbval runs every .ipynb under book/: each must be the pair of a chapter in the toc."""
+    """Every .ipynb under book/ must be the pair of a chapter in the toc (Colab lists them all)."""
     pairs = {notebooks.pair_of(md) for md in CHAPTERS}
     assert set((ROOT / "book").rglob("*.ipynb")) - pairs == set()

@@ -226,3 +226,23 @@ def test_test_split_loads_first_from_an_empty_cache(tmp_path) -> None:
     root = tmp_path / "data"
     shutil.copytree(project_root() / "data" / "mnist", root / "mnist")
     assert len(data.load_split(False, root)) == 10_000
+
+
+def test_epoch_batches_shuffle_rotate_and_keep_labels_with_images() -> None:
+    images = data.load_split(False).images[:1000]
+    split = data.MnistSplit(images, torch.arange(1000))  # labels that name each image
+    x, y = data.epoch_batches(split, 300, torch.Generator(device="cpu").manual_seed(0))
+    assert x.shape == (3, 300, 1, 28, 28) and y.shape == (3, 300)  # 100 left over: skipped this epoch
+    order = y.flatten()
+    assert len(set(order.tolist())) == 900 and not torch.equal(order, torch.arange(900))
+    assert torch.equal(x.flatten(0, 1), images[order].float() / 255)  # each image with its own label
+    again, _ = data.epoch_batches(split, 300, torch.Generator(device="cpu").manual_seed(0))
+    assert torch.equal(again, x)  # the seed fixes the epoch
+    other, y2 = data.epoch_batches(split, 300, torch.Generator(device="cpu").manual_seed(1))
+    assert not torch.equal(y2, y)
+    rotated, yr = data.epoch_batches(split, 300, torch.Generator(device="cpu").manual_seed(0), max_degrees=7)
+    assert torch.equal(yr, y) and not torch.equal(rotated, x)
+    # every image is rotated by its own angle: the same pixels' mass stays, the layout moves
+    assert torch.allclose(rotated.flatten(0, 1).sum((1, 2, 3)), x.flatten(0, 1).sum((1, 2, 3)), rtol=0.05)
+    with pytest.raises(ValueError, match="larger than the 1000"):
+        data.epoch_batches(split, 1001, torch.Generator(device="cpu"))

@@ -15,14 +15,15 @@ from pathlib import Path
 import pytest
 import torch
 
-from nnbook.mnist import evaluate as ev
+from nnbook.mnist import checkpoint as ev
 from nnbook.mnist import models
 from nnbook.mnist import train as T
+from nnbook.mnist.config import TrainConfig
 from nnbook.paths import project_root
 
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:FutureWarning")
 
-CFG = T.TrainConfig(epochs=2, limit_train=512, seed=7)
+CFG = TrainConfig(epochs=2, limit_train=512, seed=7)
 METRICS = ("epoch", "train_loss", "train_acc", "test_loss", "test_acc", "test_correct", "lr_end")
 
 
@@ -46,17 +47,20 @@ def _subprocess(script: str, *args: str) -> subprocess.CompletedProcess:
 
 def test_run_folder_contents(reference: tuple[Path, dict]) -> None:
     out, history = reference
-    assert sorted(p.name for p in out.iterdir()) == sorted(T.RUN_FILES)
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == sorted(T.RUN_FILES)
+    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == [".nnbook.lock"]
     saved = json.loads((out / "history.json").read_text())
     assert saved == json.loads(json.dumps(history))
     assert len(saved["epochs"]) == 2 and saved["params"] == models.count_parameters(models.build_model())
-    assert set(saved["versions"]) == {"python", "torch", "torchvision", "nnbook"}
+    assert set(saved["versions"]) == {"python", "torch", "nnbook"}
+    assert saved["optimizer"]["momentum"] == CFG.momentum and saved["optimizer"]["momentum_schedule"] == "constant"
+    assert saved["precision"] == "fp32" and saved["step_mode"] == "eager" and saved["device_name"].startswith("CPU")
     assert saved["device"] == "cpu" and saved["test_images"] == 10_000
     assert all(row["seconds"] > 0 for row in saved["epochs"])
     state = torch.load(out / "model.pt", weights_only=True)
     assert all(isinstance(v, torch.Tensor) for v in state.values())
     resume = torch.load(out / "resume.pt", weights_only=True)
-    assert set(resume) >= {"model", "optimizer", "scheduler", "history", "config"}
+    assert set(resume) >= {"model", "optimizer", "scaler", "history", "config"}  # the schedule is a function of the step
     # the one-cycle schedule has annealed to ~0 by the last step
     assert saved["epochs"][-1]["lr_end"] < CFG.lr * 1e-3
 
@@ -65,23 +69,25 @@ def test_same_seed_gives_identical_history(reference: tuple[Path, dict]) -> None
     _, history = reference
     again = T.train(CFG, None, progress=False, echo=False)
     assert _metrics(again) == _metrics(history)
-    other = T.train(T.TrainConfig(epochs=2, limit_train=512, seed=8), None, progress=False, echo=False)
+    other = T.train(TrainConfig(epochs=2, limit_train=512, seed=8), None, progress=False, echo=False)
     assert _metrics(other) != _metrics(history), "the seed must change the run"
 
 
 KILL_AFTER_EPOCH_1 = """
     import os, signal, sys
     from nnbook.mnist import train as T
+    from nnbook.mnist.config import TrainConfig
     def hook(row):
         if row["epoch"] == 1:
             os.kill(os.getpid(), signal.SIGKILL)  # a real kill, between two epochs
-    T.train(T.TrainConfig(epochs=2, limit_train=512, seed=7), sys.argv[1], resume=True,
+    T.train(TrainConfig(epochs=2, limit_train=512, seed=7), sys.argv[1], resume=True,
             progress=False, echo=False, on_epoch_end=hook)
 """
 
 KILL_WHILE_SAVING_EPOCH_2 = """
     import io, os, signal, sys, torch
     from nnbook.mnist import train as T
+    from nnbook.mnist.config import TrainConfig
     real_save, calls = torch.save, []
     def save(obj, f, *args, **kwargs):
         calls.append(f)
@@ -95,7 +101,7 @@ KILL_WHILE_SAVING_EPOCH_2 = """
             os.kill(os.getpid(), signal.SIGKILL)
         return real_save(obj, f, *args, **kwargs)
     torch.save = save
-    T.train(T.TrainConfig(epochs=2, limit_train=512, seed=7), sys.argv[1], progress=False, echo=False)
+    T.train(TrainConfig(epochs=2, limit_train=512, seed=7), sys.argv[1], progress=False, echo=False)
 """
 
 
@@ -124,27 +130,7 @@ def test_resume_of_a_finished_run_changes_nothing(reference: tuple[Path, dict], 
 def test_resume_with_other_settings_is_refused(reference: tuple[Path, dict]) -> None:
     out, _ = reference
     with pytest.raises(T.RunFolderError, match="seed: run has 7, command gives 8"):
-        T.train(T.TrainConfig(epochs=2, limit_train=512, seed=8), out, resume=True, progress=False)
-
-
-def test_diverging_run_stops_and_keeps_last_good_checkpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    out, poisoned = tmp_path / "run", []
-    real = T.F.cross_entropy
-
-    def cross_entropy(*args, **kwargs):  # from epoch 2 on the loss is NaN, as after a blow-up
-        loss = real(*args, **kwargs)
-        return loss * float("nan") if poisoned else loss
-
-    monkeypatch.setattr(T.F, "cross_entropy", cross_entropy)
-    with pytest.raises(T.TrainingDiverged) as info:
-        T.train(T.TrainConfig(epochs=2, limit_train=256), out, progress=False, echo=False,
-                on_epoch_end=lambda row: poisoned.append(True))
-    msg = str(info.value)
-    assert "epoch 2, step 1/2" in msg and "learning rate" in msg and "epoch 1" in msg
-    monkeypatch.undo()
-    assert len(json.loads((out / "history.json").read_text())["epochs"]) == 1
-    model, _ = ev.load_model(out / "model.pt")
-    assert all(torch.isfinite(p).all() for p in model.parameters())
+        T.train(TrainConfig(epochs=2, limit_train=512, seed=8), out, resume=True, progress=False)
 
 
 def test_huge_learning_rate_on_the_command_line(tmp_path: Path) -> None:
@@ -183,6 +169,21 @@ def test_export_matches_the_eager_model(reference: tuple[Path, dict], tmp_path: 
         with torch.inference_mode():
             assert torch.allclose(loaded(x), model(x), atol=1e-5)
             assert loaded(x).shape == (16, 10)
+
+
+def test_export_leaves_the_model_alone_and_never_overwrites(reference: tuple[Path, dict], tmp_path: Path) -> None:
+    out, _ = reference
+    model, _ = ev.load_model(out / "model.pt")
+    model.train()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    ev.export_torchscript(model, tmp_path / "m.pt")
+    assert model.training, "export must not switch the caller's model to eval mode"
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    with pytest.raises(ev.CheckpointError, match="already exists; add --force"):
+        ev.export_torchscript(model, tmp_path / "m.pt")
+    with pytest.raises(ev.CheckpointError, match="being exported"):
+        ev.export_torchscript(model, out / "model.pt", overwrite=True, source=out / "model.pt")
+    assert torch.load(out / "model.pt", weights_only=True), "the checkpoint survives"
 
 
 def test_cli_evaluate_and_export(reference: tuple[Path, dict], tmp_path: Path) -> None:
@@ -268,13 +269,19 @@ def test_cli_data_error_is_one_line(tmp_path: Path) -> None:
 
 
 def test_training_setting(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert T.training_setting("full") == {"name": "full", "epochs": 20, "limit_train": None}
-    assert T.training_setting("quick") == {"name": "quick", "epochs": 2, "limit_train": 8000}
+    from nnbook.mnist.chapter import training_setting
+
+    assert training_setting("full").config == TrainConfig()  # the book's recipe, unchanged
+    assert training_setting("fast").must_reach == training_setting("full").must_reach == 0.994
+    quick = training_setting("quick").config
+    assert quick.epochs < 5 and quick.limit_train is not None and quick.limit_train < 60_000
     monkeypatch.delenv("NNBOOK_TRAINING", raising=False)
-    expected = "quick" if not (torch.cuda.is_available() or torch.backends.mps.is_available()) else "full"
-    assert T.training_setting()["name"] == expected
+    expected = "fast" if not (torch.cuda.is_available() or torch.backends.mps.is_available()) else "full"
+    assert training_setting().name == expected
+    monkeypatch.setenv("NNBOOK_TRAINING", "quick")
+    assert training_setting().name == "quick"
     with pytest.raises(ValueError, match="NNBOOK_TRAINING"):
-        T.training_setting("fast")
+        training_setting("slow")
 
 
 def test_text_progress_prints_each_epochs_bar_once_in_its_final_state(
@@ -282,8 +289,77 @@ def test_text_progress_prints_each_epochs_bar_once_in_its_final_state(
 ) -> None:
     """What the static book shows: one finished bar per epoch, not hundreds of redraws."""
     monkeypatch.setenv("NNBOOK_PROGRESS", "text")
-    T.train(T.TrainConfig(epochs=2, limit_train=512, batch_size=128), progress=True, echo=False)
+    T.train(TrainConfig(epochs=2, limit_train=512, batch_size=128), progress=True, echo=False)
     bars = [line for line in capsys.readouterr().err.splitlines() if line.startswith("epoch ")]
     assert len(bars) == 2
     for epoch, line in enumerate(bars, start=1):
         assert line.startswith(f"epoch {epoch}/2: 100%|") and "4/4" in line and "acc=" in line
+
+
+def test_resume_refuses_a_finished_run_without_resume_file(reference: tuple[Path, dict], tmp_path: Path) -> None:
+    """A shipped run keeps weights and history only; --resume must not silently start afresh."""
+    import shutil
+
+    out = tmp_path / "shipped"
+    shutil.copytree(reference[0], out)
+    (out / "resume.pt").unlink()
+    before = (out / "history.json").read_bytes()
+    with pytest.raises(T.RunFolderError, match="without resume.pt"):
+        T.train(CFG, out, resume=True, progress=False, echo=False)
+    assert (out / "history.json").read_bytes() == before
+
+
+def test_second_process_on_the_same_folder_is_refused(tmp_path: Path) -> None:
+    from nnbook.mnist.runfolder import RunFolder
+
+    out = tmp_path / "run"
+    holder = RunFolder(out, CFG, overwrite=True)
+    holder.claim()  # this process now owns the folder, as a running training would
+    try:
+        proc = subprocess.run([sys.executable, "-m", "nnbook.mnist", "train", "--epochs", "1", "--limit-train", "256",
+                               "--no-progress", "--overwrite", "--out", str(out)],
+                              capture_output=True, text=True, cwd=project_root(), timeout=300)
+    finally:
+        holder.release()
+    assert proc.returncode == 2 and f"is in use by process {os.getpid()}" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_only_this_programs_temporary_files_are_cleaned(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    out.mkdir()
+    mine, theirs = out / ".model.pt.abc123.tmp", out / ".notes.tmp"
+    mine.write_bytes(b"half a checkpoint")
+    theirs.write_text("the user's own file")
+    T.train(TrainConfig(epochs=1, limit_train=256), out, resume=True, progress=False, echo=False)
+    assert not mine.exists() and theirs.read_text() == "the user's own file"
+
+
+def test_non_finite_checkpoint_is_refused(tmp_path: Path) -> None:
+    state = models.build_model("main").state_dict()
+    state["1.0.weight"][0, 0, 0, 0] = float("nan")
+    torch.save(state, tmp_path / "nan.pt")
+    with pytest.raises(ev.CheckpointError, match="NaN or infinite.*1.0.weight"):
+        ev.load_model(tmp_path / "nan.pt")
+
+
+@pytest.mark.parametrize("args,code,message", [
+    (["--device", "tpu"], 1, "unknown device"),
+    (["--device", "xla"], 1, "not supported"),
+    (["--device", "garbage"], 1, "unknown device"),
+    (["--out-is-a-file"], 2, "is a file, not a run folder"),
+], ids=["device-tpu", "device-xla", "device-garbage", "out-is-a-file"])
+def test_cli_environment_mistakes_are_one_line(args: list[str], code: int, message: str, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture) -> None:
+    from nnbook.mnist.__main__ import main
+
+    target = tmp_path / "run"
+    if args == ["--out-is-a-file"]:
+        target.write_text("not a folder")
+        args = ["--overwrite"]
+    try:
+        status = main(["train", "--epochs", "1", "--out", str(target), *args])
+    except SystemExit as exc:
+        status = exc.code
+    err = capsys.readouterr().err
+    assert status == code and message in err and "Traceback" not in err

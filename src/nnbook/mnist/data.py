@@ -2,8 +2,9 @@
 
 The four shipped ``.gz`` files in ``<root>/mnist/`` are checked against ``SHA256SUMS``,
 decompressed atomically into ``<root>/cache/MNIST/raw/`` and the result checked against
-``SHA256SUMS.raw``; torchvision's :class:`~torchvision.datasets.MNIST` then reads that cache
-without downloading. Every problem raises :class:`MnistDataError` naming the file and the fix.
+``SHA256SUMS.raw``; the verified bytes become tensors directly (the cache is also the folder
+torchvision's :class:`~torchvision.datasets.MNIST` reads, for the benchmark's conventional
+pipeline). Every problem raises :class:`MnistDataError` naming the file and the fix.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ __all__ = [
     "pixel_stats",
     "rotate_batch",
     "iterate_batches",
+    "epoch_batches",
     "digit_grid",
     "augmented_grid",
 ]
@@ -135,8 +137,8 @@ def _gunzip(gz: Path, sha_ok: bool) -> bytes:
 
 def _prepare_file(
     name: str, shipped: Path, cache: Path, sums: dict[str, str], raw_sums: dict[str, str]
-) -> tuple[int, bool]:
-    """Make ``cache/name`` a verified copy of ``shipped/name.gz``; return (record count, sum ok).
+) -> tuple[int, bool, bytes]:
+    """Make ``cache/name`` a verified copy of ``shipped/name.gz``; return (record count, sum ok, bytes).
 
     A file whose checksum fails but whose structure is sound is not cached; the caller reports
     it after the pairing check, whose message says more than a checksum would.
@@ -149,19 +151,19 @@ def _prepare_file(
     if sha_ok and out.is_file():
         raw = out.read_bytes()
         if _sha256(raw) == raw_sums.get(name):
-            return _check_idx(raw, name, out), True
+            return _check_idx(raw, name, out), True, raw
         # A damaged cache is never used: fall through and rebuild it from the .gz.
     raw = _gunzip(gz, sha_ok)
     count = _check_idx(raw, name, gz)
     if not sha_ok:
-        return count, False
+        return count, False, raw
     if _sha256(raw) != raw_sums.get(name):
         raise MnistDataError(
             f"{gz}: decompresses to bytes whose SHA-256 does not match SHA256SUMS.raw. "
             f"Re-copy it from {SOURCE}."
         )
     write_bytes_atomic(out, raw)
-    return count, True
+    return count, True, raw
 
 
 def prepare(
@@ -176,18 +178,24 @@ def prepare(
     returned root is empty and :func:`load_split` lets torchvision download instead.
     """
     root = data_root(root)
-    shipped, tv_root = root / "mnist", root / "cache"
-    cache = tv_root / "MNIST" / "raw"
-    if allow_download and not any(shipped.glob("*.gz")):
-        return tv_root
+    if allow_download and not any((root / "mnist").glob("*.gz")):
+        return root / "cache"
+    _verified(root, splits)
+    return root / "cache"
+
+
+def _verified(root: Path, splits: tuple[str, ...]) -> dict[str, bytes]:
+    """The decompressed, verified bytes of every file of ``splits``, by file name."""
+    shipped, cache = root / "mnist", root / "cache" / "MNIST" / "raw"
     unknown = set(splits) - set(FILES)
     if unknown:
         raise ValueError(f"splits must be among {sorted(FILES)}, got {sorted(unknown)}")
     sums, raw_sums = _read_sums(shipped / "SHA256SUMS"), _read_sums(shipped / "SHA256SUMS.raw")
     cache.mkdir(parents=True, exist_ok=True)
+    verified: dict[str, bytes] = {}
     for images, labels in (FILES[split] for split in splits):
-        n_images, images_ok = _prepare_file(images, shipped, cache, sums, raw_sums)
-        n_labels, labels_ok = _prepare_file(labels, shipped, cache, sums, raw_sums)
+        n_images, images_ok, verified[images] = _prepare_file(images, shipped, cache, sums, raw_sums)
+        n_labels, labels_ok, verified[labels] = _prepare_file(labels, shipped, cache, sums, raw_sums)
         if n_images != n_labels:
             raise MnistDataError(
                 f"{shipped / (labels + '.gz')} holds {n_labels:,} labels but "
@@ -200,7 +208,12 @@ def prepare(
                     f"{shipped / (name + '.gz')}: checksum mismatch (SHA-256 differs from "
                     f"SHA256SUMS). Re-copy it from {SOURCE}."
                 )
-    return tv_root
+    return verified
+
+
+def _tensor(raw: bytes, header_len: int) -> torch.Tensor:
+    """The uint8 payload of an idx file as a CPU tensor (one copy, no Python loop)."""
+    return torch.frombuffer(bytearray(raw[header_len:]), dtype=torch.uint8)
 
 
 def load_split(
@@ -210,23 +223,30 @@ def load_split(
     *,
     allow_download: bool = False,
 ) -> MnistSplit:
-    """Verify, then load one split through torchvision and move it whole onto ``device``."""
+    """Verify one split's two files, then move them whole onto ``device``.
+
+    Only this split's files are verified (hashing all four for each split read the 47 MB of
+    training images twice per run), and the verified bytes become the tensors: nothing is read
+    twice, and torchvision is not even imported.
+    """
+    split = "train" if train else "test"
+    root = data_root(root)
+    if allow_download and not any((root / "mnist").glob("*.gz")):
+        return _download_split(train, root / "cache", device)
+    raw = _verified(root, (split,))
+    images_name, labels_name = FILES[split]
+    images = _tensor(raw[images_name], 16).view(-1, 1, _SIDE, _SIDE)
+    labels = _tensor(raw[labels_name], 8).to(torch.int64)
+    return MnistSplit(images.to(device), labels.to(device))
+
+
+def _download_split(train: bool, tv_root: Path, device: torch.device | str) -> MnistSplit:
+    """torchvision's download, for a machine without the shipped files (Binder, Colab)."""
     from torchvision.datasets import MNIST  # deferred: importing torchvision is slow
 
-    # Verify this split's files only (hashing all four for each split read the 47 MB of training
-    # images twice per run); torchvision wants all four present, so a fresh cache gets the rest.
-    split = "train" if train else "test"
-    tv_root = prepare(root, allow_download=allow_download, splits=(split,))
-    if not _has_raw(tv_root) and not allow_download:
-        prepare(root, splits=tuple(s for s in FILES if s != split))
-    ds = MNIST(root=str(tv_root), train=train, download=allow_download and not _has_raw(tv_root))
+    ds = MNIST(root=str(tv_root), train=train, download=True)
     images = ds.data.unsqueeze(1).contiguous()  # (N, 28, 28) -> (N, 1, 28, 28), still uint8
     return MnistSplit(images.to(device), ds.targets.to(device=device, dtype=torch.int64))
-
-
-def _has_raw(tv_root: Path) -> bool:
-    raw = tv_root / "MNIST" / "raw"
-    return all((raw / name).is_file() for pair in FILES.values() for name in pair)
 
 
 def pixel_stats(images: torch.Tensor) -> tuple[float, float]:
@@ -236,7 +256,7 @@ def pixel_stats(images: torch.Tensor) -> tuple[float, float]:
     pixels, and the sums in float64 stay exact.
     """
     counts = torch.bincount(images.flatten(), minlength=256).to(torch.float64)
-    values = torch.arange(256, dtype=torch.float64) / 255.0
+    values = torch.arange(256, dtype=torch.float64, device=counts.device) / 255.0
     n = counts.sum()
     mean = (counts * values).sum() / n
     var = (counts * (values - mean) ** 2).sum() / (n - 1)
@@ -252,12 +272,8 @@ def rotate_batch(
     angles come from ``generator`` (on the CPU, so a seed gives the same angles on any device).
     """
     n = x.shape[0]
-    angles = (torch.rand(n, generator=generator, dtype=torch.float32) * 2 - 1) * math.radians(max_degrees)
-    cos, sin = angles.cos(), angles.sin()
-    zero = torch.zeros_like(cos)
-    theta = torch.stack([torch.stack([cos, -sin, zero], 1), torch.stack([sin, cos, zero], 1)], 1)
-    grid = F.affine_grid(theta.to(device=x.device, dtype=x.dtype), list(x.shape), align_corners=False)
-    return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    angles = (torch.rand(n, generator=generator, dtype=torch.float32, device="cpu") * 2 - 1) * math.radians(max_degrees)
+    return _rotate(x, angles.to(x.device))
 
 
 def iterate_batches(
@@ -273,7 +289,7 @@ def iterate_batches(
     Shuffling and rotation draw from ``generator`` only, so a seeded generator fixes both.
     """
     n = len(split)
-    order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
+    order = torch.randperm(n, generator=generator, device="cpu") if shuffle else torch.arange(n, device="cpu")
     order = order.to(split.images.device)
     for start in range(0, n, batch_size):
         idx = order[start : start + batch_size]
@@ -281,6 +297,49 @@ def iterate_batches(
         if max_degrees:
             x = rotate_batch(x, max_degrees, generator)
         yield x, split.labels[idx]
+
+
+def epoch_batches(
+    split: MnistSplit,
+    batch_size: int,
+    generator: torch.Generator,
+    *,
+    max_degrees: float = 0.0,
+    chunk: int = 8192,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One training epoch, prepared at once: ``(x, y)`` of shapes (S, B, 1, 28, 28) and (S, B).
+
+    The images are shuffled and each rotated by its own angle in ±``max_degrees``; batch ``s``
+    is ``x[s]``. The permutation and the angles come from ``generator`` (on the CPU), so a seed
+    gives the same epoch on every device, and they reach the device in one copy per epoch:
+    drawing them batch by batch would make a GPU wait for the host at every step. The last
+    ``len(split) % batch_size`` images of the shuffled order are left out (a new random set each
+    epoch), so every step sees a full batch and a CUDA graph can replay it.
+    """
+    n = len(split)
+    steps = n // batch_size
+    if steps == 0:
+        raise ValueError(f"batch size {batch_size} is larger than the {n} training images")
+    used = steps * batch_size
+    order = torch.randperm(n, generator=generator, device="cpu")[:used]
+    angles = (torch.rand(used, generator=generator, dtype=torch.float32, device="cpu") * 2 - 1) * math.radians(max_degrees)
+    dev = split.images.device
+    order, angles = order.to(dev), angles.to(dev)
+    x = torch.empty((used, 1, _SIDE, _SIDE), dtype=torch.float32, device=dev)
+    for start in range(0, used, chunk):  # chunks bound the memory of grid_sample's sampling grid
+        stop = min(start + chunk, used)
+        block = split.images[order[start:stop]].float().div_(255.0)
+        x[start:stop] = _rotate(block, angles[start:stop]) if max_degrees else block
+    return x.view(steps, batch_size, 1, _SIDE, _SIDE), split.labels[order].view(steps, batch_size)
+
+
+def _rotate(x: torch.Tensor, angles: torch.Tensor) -> torch.Tensor:
+    """Rotate each image of ``x`` (N, C, H, W) about its centre by its angle (radians)."""
+    cos, sin = angles.cos(), angles.sin()
+    zero = torch.zeros_like(cos)
+    theta = torch.stack([torch.stack([cos, -sin, zero], 1), torch.stack([sin, cos, zero], 1)], 1)
+    grid = F.affine_grid(theta.to(dtype=x.dtype), list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
 
 def _unit_float(images: torch.Tensor) -> torch.Tensor:

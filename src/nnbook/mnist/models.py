@@ -81,13 +81,15 @@ def main_model(mean: float = 0.0, std: float = 1.0, dropout: float = 0.05) -> nn
     )
 
 
-def tiny_model(mean: float = 0.0, std: float = 1.0) -> nn.Sequential:
+def tiny_model(mean: float = 0.0, std: float = 1.0, dropout: float = 0.0) -> nn.Sequential:
     """A smaller sibling (under 5,000 parameters), the 'going further' chapter's model.
 
     The same shape as :func:`main_model` with fewer channels, most of them cut after the pooling
     (full resolution 8 and 12, then 10, 10, 10, 12). No dropout: a model this small has no
-    channels to spare. Trained with ``--model tiny --epochs 15 --lr 0.2`` (``results/tiny*``).
+    channels to spare. Trained with ``--recipe tiny``.
     """
+    if dropout:
+        raise ValueError("the tiny model has no dropout layers; leave dropout unset")
     return nn.Sequential(
         Normalize(mean, std),
         _conv(1, 8, 0.0),  # 26
@@ -105,12 +107,13 @@ def tiny_model(mean: float = 0.0, std: float = 1.0) -> nn.Sequential:
 MODELS: dict[str, Callable[..., nn.Module]] = {"main": main_model, "tiny": tiny_model}
 
 
-def build_model(name: str = "main", mean: float = 0.0, std: float = 1.0) -> nn.Module:
-    """Build a registered model; ``mean``/``std`` are the training pixels' statistics."""
-    try:
-        return MODELS[name](mean=mean, std=std)
-    except KeyError:
-        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}") from None
+def build_model(name: str = "main", mean: float = 0.0, std: float = 1.0, dropout: float | None = None) -> nn.Module:
+    """Build a registered model; ``mean``/``std`` are the training pixels' statistics, ``dropout``
+    (None: the model's own default) the rate of its dropout layers."""
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
+    extra = {} if dropout is None else {"dropout": dropout}
+    return MODELS[name](mean=mean, std=std, **extra)
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -1,0 +1,90 @@
+"""Choose a recipe on a validation split: many settings x many seeds, final accuracy of each.
+
+Every run trains on the first 50,000 training images and is scored on the last 10,000 (never on
+the test set), so choosing the best setting from this table leaves the test set unseen. Runs go
+to ``--workers`` processes (on a GPU they share it: the model is small).
+
+    python -m benchmarks.recipes --seeds 1-16 --workers 14 --out results/recipes/validation.json
+    python -m benchmarks.recipes --seeds 1-16 --workers 14 --test --out results/recipes/test.json
+
+The committed results (``results/recipes/``) were made that way on a GPU, where all the runs take
+a few minutes; the rule that picked the fast recipe from them is stated, and checked, in the
+training chapter.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+#: name -> settings (on top of TrainConfig's defaults) tried for the fast recipe. "d0": no dropout,
+#: "wd": weight decay, "rot7": rotations of up to 7 degrees (the others: none).
+CANDIDATES: dict[str, dict[str, Any]] = {
+    "book": {},
+    "e4-b128-lr0.2-d0": {"epochs": 4, "batch_size": 128, "lr": 0.2, "max_degrees": 0.0, "dropout": 0.0},
+    "e4-b128-lr0.2-d0-wd5e-4": {"epochs": 4, "batch_size": 128, "lr": 0.2, "max_degrees": 0.0, "dropout": 0.0,
+                                "weight_decay": 5e-4},
+    "e4-b256-lr0.2-d0-wd5e-4": {"epochs": 4, "batch_size": 256, "lr": 0.2, "max_degrees": 0.0, "dropout": 0.0,
+                                "weight_decay": 5e-4},
+    "e5-b256-lr0.2-d0": {"epochs": 5, "batch_size": 256, "lr": 0.2, "max_degrees": 0.0, "dropout": 0.0},
+    "e5-b256-lr0.2-d0-wd5e-4": {"epochs": 5, "batch_size": 256, "lr": 0.2, "max_degrees": 0.0, "dropout": 0.0,
+                                "weight_decay": 5e-4},
+    "e5-b256-lr0.3-d0-wd5e-4": {"epochs": 5, "batch_size": 256, "lr": 0.3, "max_degrees": 0.0, "dropout": 0.0,
+                                "weight_decay": 5e-4},
+    "e5-b256-lr0.2-d0-wd1e-3": {"epochs": 5, "batch_size": 256, "lr": 0.2, "max_degrees": 0.0, "dropout": 0.0,
+                                "weight_decay": 1e-3},
+    "e5-b128-lr0.2-d0-wd5e-4": {"epochs": 5, "batch_size": 128, "lr": 0.2, "max_degrees": 0.0, "dropout": 0.0,
+                                "weight_decay": 5e-4},
+    "e6-b256-lr0.2-d0-wd5e-4": {"epochs": 6, "batch_size": 256, "lr": 0.2, "max_degrees": 0.0, "dropout": 0.0,
+                                "weight_decay": 5e-4},
+}
+
+
+def _one(job: tuple[str, dict[str, Any], int, str, bool]) -> dict[str, Any]:
+    name, settings, seed, device, validation = job
+    from nnbook.mnist.config import config_from
+    from nnbook.mnist.train import train
+
+    cfg = config_from(**settings, seed=seed)
+    t0 = time.perf_counter()
+    h = train(cfg, None, device=device, progress=False, echo=False, validation=validation)
+    return {"candidate": name, "seed": seed, "settings": settings, "final": h["epochs"][-1]["test_acc"],
+            "per_epoch": [r["test_acc"] for r in h["epochs"]], "train_seconds": h["total_seconds"],
+            "wall_seconds": time.perf_counter() - t0, "device_name": h["device_name"],
+            "precision": h["precision"], "step_mode": h["step_mode"], "evaluated_on": h["evaluated_on"]}
+
+
+def _seeds(text: str) -> list[int]:
+    lo, _, hi = text.partition("-")
+    return list(range(int(lo), int(hi or lo) + 1))
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--seeds", type=_seeds, default=_seeds("1-8"))
+    p.add_argument("--candidates", nargs="*", default=list(CANDIDATES), choices=list(CANDIDATES))
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--test", action="store_true", help="score on the test set instead (to confirm a choice)")
+    args = p.parse_args(argv)
+    jobs = [(c, CANDIDATES[c], s, args.device, not args.test) for c in args.candidates for s in args.seeds]
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    with mp.get_context("spawn").Pool(args.workers) as pool:
+        rows = pool.map(_one, jobs, chunksize=1)
+    summary = {}
+    for c in args.candidates:
+        finals = [r["final"] for r in rows if r["candidate"] == c]
+        summary[c] = {"min": min(finals), "mean": sum(finals) / len(finals), "max": max(finals)}
+        print(f"{c:24s} min {min(finals):.4f} mean {summary[c]['mean']:.4f} max {max(finals):.4f}", flush=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"runs": rows, "summary": summary}, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,103 @@
+"""Checkpoints: loading one with clear errors, and exporting a self-contained TorchScript model."""
+
+from __future__ import annotations
+
+import copy
+import os
+import warnings
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from nnbook.io import atomic_path
+from nnbook.mnist.models import MODELS, build_model
+
+__all__ = ["CheckpointError", "read_state_dict", "load_model", "export_torchscript"]
+
+
+class CheckpointError(ValueError):
+    """A checkpoint cannot be read, holds no usable weights, or does not fit the model."""
+
+
+def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+    """Load a checkpoint with ``weights_only=True`` (a plain state_dict, or a resume file)."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint file")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # pickle, zip and weights_only errors alike: name the file, not the stack
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        if "weights_only" in str(exc):  # torch's advice here would be to load it unsafely: never
+            first = "it holds objects other than tensors, and loading those could run code"
+        raise CheckpointError(f"{path}: not a readable PyTorch checkpoint ({type(exc).__name__}: {first})") from None
+    if isinstance(obj, dict) and isinstance(obj.get("model"), dict):
+        obj = obj["model"]  # a resume file holds the weights under "model"
+    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise CheckpointError(f"{path}: does not hold a state_dict (a dict of tensors)")
+    bad = [k for k, v in obj.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if bad:
+        raise CheckpointError(f"{path}: holds weights that are NaN or infinite ({', '.join(bad[:3])}"
+                              f"{', ...' if len(bad) > 3 else ''}): the run that wrote it diverged")
+    return obj
+
+
+def _mismatches(model: nn.Module, state: dict[str, torch.Tensor]) -> list[str]:
+    """Human-readable differences between a model's expected tensors and a state_dict."""
+    want = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    got = {k: tuple(v.shape) for k, v in state.items()}
+    out = [f"missing {k} {list(s)}" for k, s in want.items() if k not in got]
+    out += [f"unexpected {k} {list(s)}" for k, s in got.items() if k not in want]
+    out += [f"{k}: checkpoint {list(got[k])} vs model {list(s)}"
+            for k, s in want.items() if k in got and got[k] != s]
+    return out
+
+
+def load_model(path: str | Path, name: str | None = None) -> tuple[nn.Module, str]:
+    """Build the model a checkpoint belongs to and load it; return (model in eval mode, name).
+
+    With ``name`` None the registered architecture whose layers match is used. A mismatch raises
+    :class:`CheckpointError` listing the layers that differ, instead of torch's long traceback.
+    """
+    state = read_state_dict(path)
+    candidates = [name] if name else list(MODELS)
+    found: list[tuple[str, list[str]]] = []
+    for candidate in candidates:
+        with torch.device("cpu"):
+            model = build_model(candidate)
+        problems = _mismatches(model, state)
+        if not problems:
+            model.load_state_dict(state)
+            return model.eval(), candidate
+        found.append((candidate, problems))
+    closest, problems = min(found, key=lambda item: len(item[1]))  # name the nearest architecture
+    shown = "; ".join(problems[:8]) + (f"; ... ({len(problems) - 8} more)" if len(problems) > 8 else "")
+    raise CheckpointError(f"{path} does not fit model {closest!r} (a different architecture?): {shown}")
+
+
+def export_torchscript(model: nn.Module, out: str | Path, *, overwrite: bool = False,
+                       source: str | Path | None = None) -> Path:
+    """Write a TorchScript model (float pixels (N, 1, 28, 28) in [0, 1] -> 10 scores), atomically.
+
+    Scripts a CPU copy in eval mode: the caller's model is left on its device and in its mode.
+    An existing ``out`` is replaced only with ``overwrite``, and never when it is ``source``.
+    """
+    out = Path(out)
+    if source is not None and out.exists() and os.path.samefile(out, source):
+        raise CheckpointError(f"{out} is the checkpoint being exported; writing it would destroy it. "
+                              "Choose another output file")
+    if out.is_dir():
+        raise CheckpointError(f"{out} is a folder; give the path of the file to write")
+    if out.exists() and not overwrite:
+        raise CheckpointError(f"{out} already exists; add --force to replace it")
+    clone = copy.deepcopy(model).cpu().eval()
+    with torch.no_grad():
+        for p in clone.parameters():  # channels_last weights script fine, but plain is the norm
+            p.data = p.data.contiguous()
+    with warnings.catch_warnings():  # torch 2.10+ flags TorchScript as deprecated; it still is
+        warnings.simplefilter("ignore", FutureWarning)  # the one format loadable without Python
+        scripted = torch.jit.script(clone)
+    with atomic_path(out) as tmp:
+        scripted.save(str(tmp))
+    return out

@@ -1,0 +1,88 @@
+"""A run's ``history.json``: reading it, the facts the chapters quote from it, its curves."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+__all__ = ["load_history", "best_epoch", "final_epoch", "seconds_to", "seed_table", "plot_history", "plot_rates"]
+
+
+def load_history(path: str | Path) -> dict[str, Any]:
+    """Read a run's ``history.json`` (a run folder or the file itself)."""
+    path = Path(path)
+    return json.loads((path / "history.json" if path.is_dir() else path).read_text())
+
+
+def best_epoch(history: dict[str, Any]) -> dict[str, Any]:
+    """The epoch row with the highest test accuracy (the earliest of equals)."""
+    return max(history["epochs"], key=lambda r: (r["test_acc"], -r["epoch"]))
+
+
+def final_epoch(history: dict[str, Any]) -> dict[str, Any]:
+    """The last epoch's row: the number the book reports."""
+    return history["epochs"][-1]
+
+
+def seconds_to(history: dict[str, Any], target: float = 0.994) -> float | None:
+    """Training seconds (set-up included) until the first epoch at ``target`` test accuracy."""
+    elapsed = history.get("setup_seconds", 0.0)
+    for row in history["epochs"]:
+        elapsed += row["seconds"]
+        if row["test_acc"] >= target:
+            return elapsed
+    return None
+
+
+def seed_table(runs: list[str | Path]):
+    """A pandas DataFrame, one row per run: seed, device, final and best test accuracy, time."""
+    import pandas as pd
+
+    rows = []
+    for run in runs:
+        h = load_history(run)
+        best, final = best_epoch(h), final_epoch(h)
+        rows.append({"seed": h["seed"], "device": h.get("device_name", h["device"]), "epochs": len(h["epochs"]),
+                     "final": final["test_acc"], "best": best["test_acc"], "best_epoch": best["epoch"],
+                     "seconds": h["total_seconds"], "command": h["command"]})
+    return pd.DataFrame(rows).set_index("seed")
+
+
+def plot_history(history: dict[str, Any]):
+    """A Figure: loss and accuracy per epoch, training (augmented, dropout on) and test."""
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    rows = history["epochs"]
+    ep = [r["epoch"] for r in rows]
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.6))
+    for split, style in (("train", "o-"), ("test", "s-")):
+        ax_loss.plot(ep, [r[f"{split}_loss"] for r in rows], style, ms=3, label=split)
+        ax_acc.plot(ep, [100 * r[f"{split}_acc"] for r in rows], style, ms=3, label=split)
+    ax_loss.set(xlabel="epoch", ylabel="cross-entropy loss", yscale="log", title="loss")
+    low = min(100 * min(r["train_acc"], r["test_acc"]) for r in rows)
+    ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy", ylim=(min(97.0, low - 0.5), 100))
+    ax_acc.axhline(99.4, color="grey", lw=0.8, ls="--", label="99.4 %")
+    for ax in (ax_loss, ax_acc):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def plot_rates(rates: list[float], cfg: Any = None):
+    """A Figure: the learning rate at every step (what the optimizer really used)."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 2.8))
+    ax.plot(range(len(rates)), rates, lw=1.5)
+    ax.set(xlabel="step", ylabel="learning rate", title="one-cycle schedule", xlim=(0, len(rates) - 1),
+           ylim=(0, max(rates) * 1.05))
+    if cfg is not None:
+        ax.axvline(cfg.warmup * len(rates), color="grey", lw=0.8, ls="--", label="end of warm-up")
+        ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,42 @@
+"""Progress bars: tqdm's widget under Jupyter, text in a terminal, or one final line per epoch."""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+from typing import Any
+
+__all__ = ["progress_bar_class"]
+
+
+def progress_bar_class() -> type:
+    """tqdm's notebook widget under Jupyter, text bars elsewhere; ``NNBOOK_PROGRESS=text`` asks
+    for a bar drawn once, in its final state. The book build sets it: a widget saved into static
+    HTML shows its first state (0 %) and needs JavaScript from a CDN, and a live text bar's
+    hundreds of redraws would each become a line of the saved output."""
+    if os.environ.get("NNBOOK_PROGRESS", "").strip().lower() == "text":
+        return _final_state_bar_class()
+    from tqdm.auto import tqdm
+
+    return tqdm
+
+
+def _final_state_bar_class() -> type:
+    from tqdm.std import tqdm
+
+    class FinalStateBar(tqdm):
+        """A text bar that draws nothing while it runs and prints its final state when closed."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs["file"] = io.StringIO()  # the running redraws go nowhere
+            kwargs.setdefault("ascii", False)  # a StringIO would otherwise get an ASCII bar
+            super().__init__(*args, **kwargs)
+
+        def close(self) -> None:
+            if not self.disable and not getattr(self, "_final_printed", False):
+                self._final_printed = True
+                print(str(self), file=sys.stderr, flush=True)
+            super().close()
+
+    return FinalStateBar

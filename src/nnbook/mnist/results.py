@@ -1,0 +1,119 @@
+"""The committed runs under ``results/``: where they are, and the facts the chapters quote.
+
+Layout: ``results/<recipe>/<device>-seed<N>/`` holds ``history.json`` and ``model.pt`` of one
+run, made by ``tools/recipe_runs.py`` (CPU) or ``tools/gpu_check.py`` (CUDA), which also write
+``results/<recipe>/<device>-runs.json``: each command's wall time, from process start to exit.
+``results/gpu/`` keeps what was measured on a lent H100 before the full ``make gpu-check`` could
+run there: the raw log of the speed runs, and the final accuracies of the book's recipe for
+eight seeds; ``results/recipes/test.json`` holds the fast recipe's sixteen GPU seeds.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from nnbook.mnist.history import best_epoch, final_epoch, load_history, seconds_to
+from nnbook.paths import project_root
+
+__all__ = ["results_root", "run_dirs", "seed_runs", "gpu_measurements", "device_summary", "TARGET"]
+
+#: The accuracy every claim of Part 2 is about.
+TARGET = 0.994
+
+
+def results_root() -> Path:
+    """The repository's ``results/`` folder."""
+    return project_root() / "results"
+
+
+def run_dirs(recipe: str, device: str) -> list[Path]:
+    """The committed run folders of ``recipe`` on ``device`` (``cpu`` or ``cuda``), by seed."""
+    found = []
+    for path in (results_root() / recipe).glob(f"{device}-seed*"):
+        match = re.fullmatch(rf"{device}-seed(\d+)", path.name)
+        if match and (path / "history.json").is_file():
+            found.append((int(match.group(1)), path))
+    return [path for _, path in sorted(found)]
+
+
+def _command_seconds(recipe: str, device: str) -> dict[int, float]:
+    path = results_root() / recipe / f"{device}-runs.json"
+    if not path.is_file():
+        return {}
+    return {row["seed"]: row["command_seconds"] for row in json.loads(path.read_text())}
+
+
+def seed_runs(recipe: str, device: str):
+    """A pandas DataFrame, one row per committed seed: final and best accuracy, times."""
+    import pandas as pd
+
+    wall = _command_seconds(recipe, device)
+    rows = []
+    for run in run_dirs(recipe, device):
+        h = load_history(run)
+        final, best = final_epoch(h), best_epoch(h)
+        seconds = sorted(r["seconds"] for r in h["epochs"])
+        rows.append({"seed": h["seed"], "epochs": len(h["epochs"]), "final": final["test_acc"],
+                     "final_correct": final["test_correct"], "best": best["test_acc"], "best_epoch": best["epoch"],
+                     "s_per_epoch": seconds[len(seconds) // 2], "s_to_target": seconds_to(h, TARGET),
+                     "train_s": h["total_seconds"], "command_s": wall.get(h["seed"]), "command": h["command"]})
+    return pd.DataFrame(rows).set_index("seed")
+
+
+def gpu_measurements() -> dict[str, Any]:
+    """What the committed GPU logs say: the GPU, and per recipe the final accuracies of its seeds
+    and (for the book's recipe, from one run alone on the GPU) the seconds per epoch and command."""
+    from nnbook.mnist.config import RECIPES
+
+    gpu = results_root() / "gpu"
+    machine = (gpu / "h100-machine.txt").read_text().splitlines()[1].split(",")[0].strip()
+    log = (gpu / "h100-speed.txt").read_text().splitlines()
+    start = log.index("== --recipe book --seed 1 --out /tmp/book1")
+    summary = json.loads(log[start + 1])
+    wall = float(log[start + 2].split()[1])
+    epochs = json.loads(log[start + 3].split(" ", 1)[1].split("]")[0] + "]")
+    book = json.loads((gpu / "h100-book-test.json").read_text())["runs"]
+    sweep = json.loads((results_root() / "recipes" / "test.json").read_text())["runs"]
+    fast = [r for r in sweep if r["settings"] == RECIPES["fast"]]
+    return {
+        "device_name": machine,
+        "book": {"finals": [r["final"] for r in book], "seeds": sorted(r["seed"] for r in book),
+                 "epoch_seconds": epochs, "command_seconds": wall, "setup_seconds": summary["setup_seconds"],
+                 "final_seed1": summary["test_acc"], "precision": summary["precision"],
+                 "step_mode": summary["step_mode"]},
+        "fast": {"finals": [r["final"] for r in fast], "seeds": sorted(r["seed"] for r in fast),
+                 "precision": fast[0]["precision"], "step_mode": fast[0]["step_mode"]},
+    }
+
+
+def device_summary(recipes: tuple[str, ...] = ("book", "fast")):
+    """One row per recipe and device: the machine, the seeds, the accuracy range and the times.
+
+    CPU rows come from the committed run folders; GPU rows from :func:`gpu_measurements`.
+    """
+    import pandas as pd
+
+    gpu = gpu_measurements()
+    rows: list[dict[str, Any]] = []
+    for recipe in recipes:
+        runs = run_dirs(recipe, "cpu")
+        table = seed_runs(recipe, "cpu")
+        first = load_history(runs[0])
+        rows.append({
+            "recipe": recipe, "device": first["device_name"], "precision": first["precision"],
+            "step": first["step_mode"], "seeds": len(table), "final min": table["final"].min(),
+            "final max": table["final"].max(), "s per epoch": table["s_per_epoch"].median(),
+            "s per command": table["command_s"].median(),
+        })
+        g = gpu[recipe]
+        epochs = sorted(g.get("epoch_seconds", []))
+        rows.append({
+            "recipe": recipe, "device": gpu["device_name"], "precision": g["precision"], "step": g["step_mode"],
+            "seeds": len(g["finals"]), "final min": min(g["finals"]), "final max": max(g["finals"]),
+            "s per epoch": epochs[len(epochs) // 2] if epochs else None,
+            "s per command": g.get("command_seconds"),
+        })
+    return pd.DataFrame(rows).set_index(["recipe", "device"])

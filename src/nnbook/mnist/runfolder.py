@@ -1,0 +1,145 @@
+"""The run folder: what may be done with it, one process at a time, and its atomic checkpoints.
+
+A run folder holds ``resume.pt`` (everything needed to continue), ``model.pt`` (the weights
+alone), ``history.json`` and ``model.torchscript.pt``. Every write is atomic (temporary file,
+``fsync``, rename), so a run killed at any moment leaves its last complete epoch intact.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from nnbook.io import atomic_path, write_text_atomic
+from nnbook.mnist.config import TrainConfig
+
+__all__ = ["RunFolderError", "RUN_FILES", "RunFolder", "cpu_weights"]
+
+#: The files a run folder holds; ``--overwrite`` removes exactly these.
+RUN_FILES = ("resume.pt", "model.pt", "history.json", "model.torchscript.pt")
+_LOCK = ".nnbook.lock"
+
+
+class RunFolderError(ValueError):
+    """The run folder cannot be used as asked (exists, in use, or made with other settings)."""
+
+
+def cpu_weights(model: nn.Module) -> dict[str, torch.Tensor]:
+    """The state_dict as contiguous CPU tensors: loadable anywhere, whatever the device or layout."""
+    return {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+
+
+@dataclass
+class RunFolder:
+    """A run folder checked against what the command asks, before anything is created.
+
+    ``state`` is the saved resume state when ``resume`` finds one (checked against ``cfg``);
+    :meth:`claim` then creates the folder, takes its lock and removes what ``overwrite`` or a
+    killed write left behind: only files this program writes, never anything else.
+    """
+
+    path: Path | None
+    cfg: TrainConfig
+    resume: bool = False
+    overwrite: bool = False
+    state: dict[str, Any] | None = None
+    _lock_fd: int | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.path is None:
+            return
+        self.path = Path(self.path)
+        if self.path.exists() and not self.path.is_dir():
+            raise RunFolderError(f"{self.path} is a file, not a run folder; choose another --out")
+        if self.path.exists() and not (self.resume or self.overwrite):
+            raise RunFolderError(f"{self.path} already exists; add --resume to continue it or --overwrite to replace it")
+        if self.resume and self.path.exists():
+            self.state = self._load_resume()
+
+    def _load_resume(self) -> dict[str, Any] | None:
+        assert self.path is not None
+        path = self.path / "resume.pt"
+        if not path.exists():
+            if any((self.path / name).exists() for name in RUN_FILES):
+                raise RunFolderError(f"cannot resume {self.path}: it holds a run without resume.pt (a finished run "
+                                     "shipped without it?); use another --out, or --overwrite to start again")
+            return None  # an empty folder: a fresh start is what resuming it means
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            saved = state["config"]
+            for key in ("model", "optimizer", "history"):
+                state[key]
+        except Exception as exc:  # written atomically, so only a foreign or hand-edited file gets here
+            raise RunFolderError(f"cannot resume from {path} ({type(exc).__name__}: {exc}); "
+                                 "use --overwrite to start again") from None
+        diff = [f"{k}: run has {saved.get(k)!r}, command gives {v!r}"
+                for k, v in self.cfg.as_dict().items() if saved.get(k) != v]
+        if diff:
+            raise RunFolderError(f"cannot resume {self.path}: it was started with other settings ({'; '.join(diff)}); "
+                                 "use the same command, or --overwrite to start again")
+        return state
+
+    def claim(self) -> None:
+        """Create the folder, lock it for this process, clear this program's leftovers."""
+        if self.path is None:
+            return
+        self.path.mkdir(parents=True, exist_ok=True)
+        self._lock()
+        if self.overwrite:
+            for name in RUN_FILES:
+                (self.path / name).unlink(missing_ok=True)
+        for name in RUN_FILES:  # temporary files of a process killed mid-write: ours by their name
+            for stale in self.path.glob(f".{name}.*.tmp"):
+                stale.unlink()
+
+    def _lock(self) -> None:
+        try:
+            import fcntl
+        except ImportError:  # Windows: no advisory locks; one process per folder is then up to the user
+            return
+        assert self.path is not None
+        fd = os.open(self.path / _LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "another process"
+            os.close(fd)
+            raise RunFolderError(f"{self.path} is in use by process {holder}; wait for it to finish, "
+                                 "or choose another --out") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        self._lock_fd = fd  # released when the process exits, however it exits
+
+    def release(self) -> None:
+        """Give up the lock (the file stays: removing it would race with a waiting process)."""
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def write_epoch(self, model: nn.Module, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler,
+                    history: dict[str, Any]) -> None:
+        """Three atomic writes; ``resume.pt`` first, so it is never behind the other two."""
+        if self.path is None:
+            return
+        weights = cpu_weights(model)
+        opt_state = optimizer.state_dict()
+        for group in opt_state["param_groups"]:  # the rate is a device tensor the step sets; store a float
+            if isinstance(group.get("lr"), torch.Tensor):
+                group["lr"] = float(group["lr"])
+        opt_state["state"] = {k: {n: (v.cpu() if isinstance(v, torch.Tensor) else v) for n, v in s.items()}
+                              for k, s in opt_state["state"].items()}
+        _save({"config": self.cfg.as_dict(), "model": weights, "optimizer": opt_state,
+               "scaler": scaler.state_dict(), "history": history}, self.path / "resume.pt")
+        _save(weights, self.path / "model.pt")
+        write_text_atomic(self.path / "history.json", json.dumps(history, indent=1, allow_nan=False) + "\n")
+
+
+def _save(obj: Any, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)

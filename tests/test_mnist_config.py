@@ -1,0 +1,66 @@
+"""Recipes, settings and the learning-rate schedule, checked against PyTorch's own scheduler."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+import torch
+
+from nnbook.mnist.config import RECIPES, ConfigError, TrainConfig, config_from, recipe
+from nnbook.mnist.schedule import one_cycle_rates
+
+
+def _stepped_scheduler(cfg: TrainConfig, total: int) -> list[float]:
+    """The rates the real OneCycleLR gives, stepped one by one (the slow, obvious way)."""
+    p = torch.zeros(1, device="cpu", requires_grad=True)
+    opt = torch.optim.SGD([p], lr=cfg.lr, momentum=cfg.momentum)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=max(total, 2), pct_start=cfg.warmup,
+                                                div_factor=10, final_div_factor=1e3, cycle_momentum=False)
+    rates = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for k in range(total):
+            rates.append(sched.get_last_lr()[0])
+            assert opt.param_groups[0]["momentum"] == cfg.momentum  # constant, as recorded
+            if k < total - 1:
+                opt.step()
+                sched.step()
+    return rates
+
+
+@pytest.mark.parametrize("total,lr,warmup", [(1, 0.1, 0.2), (2, 0.1, 0.2), (7, 0.2, 0.3), (469, 0.1, 0.2),
+                                             (1404, 0.2, 0.0), (100, 0.3, 0.5)])
+def test_rates_are_those_of_torch_one_cycle(total: int, lr: float, warmup: float) -> None:
+    cfg = TrainConfig(lr=lr, warmup=warmup)
+    ours, theirs = one_cycle_rates(cfg, total), _stepped_scheduler(cfg, total)
+    assert ours == pytest.approx(theirs, rel=1e-12, abs=1e-15)
+    assert max(ours) <= lr * (1 + 1e-12)
+    if total > 2:
+        assert ours[0] == pytest.approx(lr / 10 if warmup else lr, rel=1e-5)
+        assert ours[-1] == pytest.approx(lr / 1e4)
+
+
+def test_unknown_setting_is_an_error_not_ignored() -> None:
+    with pytest.raises(ConfigError, match="unknown setting.*learning_rate"):
+        config_from(learning_rate=0.5)
+    with pytest.raises(ConfigError, match="unknown recipe"):
+        recipe("slow")
+
+
+@pytest.mark.parametrize("bad", [{"epochs": 0}, {"epochs": 2.5}, {"lr": float("nan")}, {"lr": 0.0}, {"lr": -1.0},
+                                 {"momentum": 1.0}, {"batch_size": True}, {"model": "resnet"}, {"seed": -1},
+                                 {"limit_train": 0}, {"warmup": 1.5}])
+def test_out_of_range_settings_name_themselves(bad: dict) -> None:
+    (name,) = bad
+    with pytest.raises(ConfigError, match=name):
+        config_from(**bad)
+
+
+def test_recipes_fill_defaults_and_explicit_settings_win() -> None:
+    assert recipe("book") == TrainConfig()
+    fast = recipe("fast")
+    assert all(getattr(fast, k) == v for k, v in RECIPES["fast"].items())
+    assert recipe("fast", seed=9, lr=None).seed == 9 and recipe("fast", lr=None).lr == fast.lr
+    assert recipe("tiny").model == "tiny" and recipe("tiny", epochs=3).epochs == 3
+    assert fast.epochs <= 20

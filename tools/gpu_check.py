@@ -1,0 +1,148 @@
+"""The GPU check: everything a reader with an NVIDIA GPU runs, run on one, ending in one summary line.
+
+    make gpu-check                      # or: python tools/gpu_check.py [--results results]
+
+Needs a Python that already has torch and torchvision (Colab, a GPU workstation); it installs
+nothing. Steps: (1) the unit tests that take a ``device`` (CPU and CUDA cases); (2) the command
+line on CUDA: ``train`` (the book's recipe for seeds 1-3, the fast recipe for seeds 1-8, the
+tiny model's for seeds 1-3, each a separate process timed from its start), ``--resume`` of a
+finished run, ``evaluate``, ``export``; (3) every Part 2 chapter executed as its notebook, as a
+Colab reader runs it (a GPU present, so the training chapter trains the full recipe). With
+``--results DIR`` the runs' histories and weights are kept in ``DIR/<recipe>/cuda-seed<N>/``
+(as ``tools/recipe_runs.py`` keeps CPU runs) and the measurements in ``DIR/gpu-check.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+from recipe_runs import run_seed  # noqa: E402  (a sibling script)
+
+CHAPTERS = ["data", "model", "training", "evaluation", "going-further"]
+
+
+def _env() -> dict[str, str]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
+    env.pop("NNBOOK_TRAINING", None)  # as a reader: the chapter decides from the device
+    env["PYTHONWARNINGS"] = "ignore::FutureWarning"
+    return env
+
+
+def _cli(*args: str) -> str:
+    proc = subprocess.run([sys.executable, "-m", "nnbook.mnist", *args], capture_output=True, text=True, cwd=ROOT,
+                          env=_env())
+    if proc.returncode != 0:
+        raise SystemExit(f"gpu-check: nnbook.mnist {' '.join(args)} failed:\n{proc.stderr}")
+    return proc.stdout
+
+
+def _chapters(work: Path) -> list[str]:
+    import nbformat
+    from nbclient import NotebookClient
+
+    os.environ.update({k: v for k, v in _env().items() if k == "PYTHONPATH"})  # the kernel finds nnbook
+    os.environ.pop("NNBOOK_TRAINING", None)
+    done = []
+    for name in CHAPTERS:
+        path = ROOT / "book" / "part2" / f"{name}.ipynb"
+        nb = nbformat.read(path, as_version=4)
+        t0 = time.perf_counter()
+        NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+        nbformat.write(nb, work / f"executed-{name}.ipynb")
+        done.append(f"{name} ({time.perf_counter() - t0:.0f} s)")
+        print(f"gpu-check: chapter {name} executed in {time.perf_counter() - t0:.1f} s", flush=True)
+    return done
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--results", type=Path, default=None, help="keep runs and measurements here")
+    p.add_argument("--book-seeds", type=int, default=3)
+    p.add_argument("--fast-seeds", type=int, default=8)
+    p.add_argument("--tiny-seeds", type=int, default=3)
+    p.add_argument("--skip-chapters", action="store_true")
+    args = p.parse_args(argv)
+
+    import torch
+
+    if not torch.cuda.is_available():
+        print("gpu-check: no CUDA GPU here; on a machine without one, `make test` checks everything else "
+              "(the CUDA cases are then reported as skipped)", file=sys.stderr)
+        return 2
+    name = torch.cuda.get_device_name()
+    print(f"gpu-check: {name}, torch {torch.__version__}, Python {sys.version.split()[0]}", flush=True)
+
+    tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                            "tests/test_mnist_devices.py"], cwd=ROOT, env=_env(), capture_output=True, text=True)
+    print(tests.stdout[-6000:], flush=True)
+    if tests.returncode != 0:  # go on: the runs and chapters below are worth seeing either way
+        print(tests.stderr[-3000:], file=sys.stderr)
+    test_line = tests.stdout.strip().splitlines()[-1]
+
+    keep = args.results
+    work = Path(tempfile.mkdtemp(prefix="gpu-check-"))
+    results = (keep or work / "results").resolve()
+    runs = []
+    for recipe, seeds in (("book", args.book_seeds), ("fast", args.fast_seeds), ("tiny", args.tiny_seeds)):
+        rows = []
+        for seed in range(1, seeds + 1):
+            row = {"recipe": recipe, **run_seed(recipe, seed, "cuda", results, env=_env())}
+            rows.append(row)
+            print(f"gpu-check: {recipe} seed {seed}: final {row['final']:.2%}, {row['median_epoch_seconds']:.3f} s/epoch, "
+                  f"train {row['train_seconds']:.1f} s, command {row['command_seconds']:.1f} s ({row['step_mode']}, "
+                  f"{row['precision']})", flush=True)
+        (results / recipe / "cuda-runs.json").write_text(json.dumps(rows, indent=1) + "\n")
+        runs += rows
+
+    # the command line as a reader uses it: train, resume a finished run, evaluate, export
+    run = work / "cli-run"
+    _cli("train", "--recipe", "fast", "--device", "cuda", "--no-progress", "--out", str(run))
+    before = json.loads((run / "history.json").read_text())["epochs"]
+    _cli("train", "--recipe", "fast", "--device", "cuda", "--no-progress", "--out", str(run), "--resume")
+    assert json.loads((run / "history.json").read_text())["epochs"] == before, "resuming a finished run changed it"
+    evaluated = json.loads(_cli("evaluate", str(run / "model.pt"), "--device", "cuda"))
+    assert abs(evaluated["correct"] - before[-1]["test_correct"]) <= 3, (evaluated, before[-1])
+    _cli("export", str(run / "model.pt"), str(work / "exported.pt"))
+    scripted = torch.jit.load(str(work / "exported.pt"))
+    assert scripted(torch.rand(2, 1, 28, 28)).shape == (2, 10)
+
+    chapters = [] if args.skip_chapters else _chapters(work)
+    print(f"gpu-check: runs and executed notebooks in {work}", flush=True)
+
+    book = [r for r in runs if r["recipe"] == "book"]
+    fast = [r for r in runs if r["recipe"] == "fast"]
+    summary = {
+        "device_name": name, "torch": str(torch.__version__), "tests": test_line, "runs": runs,
+        "chapters": chapters, "evaluate": evaluated,
+        "book_epoch_seconds": max(r["median_epoch_seconds"] for r in book),
+        "book_final_min": min(r["final"] for r in book),
+        "fast_final_min": min(r["final"] for r in fast),
+        "fast_train_seconds_max": max(r["train_seconds"] for r in fast),
+        "fast_command_seconds_max": max(r["command_seconds"] for r in fast),
+    }
+    ok = all(r["final"] >= 0.994 for r in runs) and tests.returncode == 0
+    summary["every_run_reached_99.4"] = ok
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+        (keep / "gpu-check.json").write_text(json.dumps(summary, indent=1) + "\n")
+    verdict = "passed" if ok else "FAILED (a test failed or a run ended below 99.4 %)"
+    print(f"gpu-check {verdict} on {name}: book recipe {summary['book_epoch_seconds']:.2f} s/epoch, final >= "
+          f"{summary['book_final_min']:.2%} (seeds 1-{len(book)}); fast recipe final >= {summary['fast_final_min']:.2%} "
+          f"(seeds 1-{len(fast)}), <= {summary['fast_train_seconds_max']:.1f} s training, <= "
+          f"{summary['fast_command_seconds_max']:.1f} s per command; {test_line}; "
+          f"{len(chapters)} chapters executed", flush=True)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
