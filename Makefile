@@ -11,7 +11,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JB_FLAGS := --all --warningiserror --nitpick --keep-going
 
-.PHONY: help venv book test unit notebooks system-deps train benchmark gpu-check clean
+.PHONY: help venv book test lint unit notebooks system-deps train benchmark gpu-check clean
 
 help:
 	@echo "make book   build the HTML book into _build/html (every chapter executed)"
@@ -43,7 +43,10 @@ system-deps:
 unit: $(STAMP) system-deps
 	$(BIN)/python -m pytest tests -m "not browser and not built"
 
-test: $(STAMP) system-deps book
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+test: $(STAMP) system-deps lint book
 	# the build has executed every chapter once; the tests read what it ran (no second execution)
 	NNBOOK_TRAINING=quick $(BIN)/python -m pytest tests
 

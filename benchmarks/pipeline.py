@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    .venv/bin/python -m benchmarks.pipeline            # the full benchmark (about 20 minutes on 2 cores)
+    .venv/bin/python -m benchmarks.pipeline            # the full benchmark (about 15 minutes on 2 cores)
     .venv/bin/python -m benchmarks.pipeline --help     # settings, e.g. a tiny smoke run
 
 (A) the conventional pipeline of the usual write-ups: torchvision's ``MNIST`` dataset with
@@ -350,7 +350,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def ratios(a_secs: list[float], b_secs: list[float], floor: float) -> dict[str, Any]:
-    """The speed-up (ratio of the median epochs), and the bounds the arithmetic floor puts on the speed-up, from the medians and from the fastest
+    """The speed-up (ratio of the median epochs), and the bounds the arithmetic floor puts on the
+    speed-up, from the medians and from the fastest
     epochs. The machine's speed drifts during a long run; the fastest epoch of each pipeline and
     the floor, all taken at the machine's best, compare like with like."""
     a_med, a_min, b_min = statistics.median(a_secs), min(a_secs), min(b_secs)
@@ -379,7 +380,8 @@ def markdown(result: dict[str, Any]) -> str:
     lines = [
         "| | conventional (A) | this book (B) |",
         "|---|---|---|",
-        f"| seconds per epoch (median, training + test) | {a['median_epoch_seconds']:.1f} | {b['median_epoch_seconds']:.1f} |",
+        f"| seconds per epoch (median, training + test) | {a['median_epoch_seconds']:.1f} "
+        f"| {b['median_epoch_seconds']:.1f} |",
         f"| speed-up per epoch | 1× | {result['speedup_per_epoch']:.1f}× |",
         f"| peak memory (RSS incl. workers) | {a['peak_rss_mib']} MiB | {b['peak_rss_mib']} MiB |",
         f"| wall time to 99.4 % | {a_target} | {b_target} |",

@@ -20,11 +20,10 @@ def _device_params() -> list:
     """CPU always; CUDA and MPS where present, and reported as skipped (not silently absent) elsewhere."""
     import torch
 
-    return [
-        pytest.param("cpu", id="cpu"),
-        pytest.param("cuda", id="cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU here")),
-        pytest.param("mps", id="mps", marks=pytest.mark.skipif(not torch.backends.mps.is_available(), reason="no Apple MPS here")),
-    ]
+    no_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU here")
+    no_mps = pytest.mark.skipif(not torch.backends.mps.is_available(), reason="no Apple MPS here")
+    return [pytest.param("cpu", id="cpu"), pytest.param("cuda", id="cuda", marks=no_cuda),
+            pytest.param("mps", id="mps", marks=no_mps)]
 
 
 @pytest.fixture(params=_device_params())

@@ -246,3 +246,37 @@ def test_epoch_batches_shuffle_rotate_and_keep_labels_with_images() -> None:
     assert torch.allclose(rotated.flatten(0, 1).sum((1, 2, 3)), x.flatten(0, 1).sum((1, 2, 3)), rtol=0.05)
     with pytest.raises(ValueError, match="larger than the 1000"):
         data.epoch_batches(split, 1001, torch.Generator(device="cpu"))
+
+
+def test_empty_data_root_says_there_is_no_data(tmp_path: Path) -> None:
+    (tmp_path / "mnist").mkdir()
+    with pytest.raises(data.MnistDataError, match="no MNIST data in .*mnist: expected the four .gz files"):
+        data.load_split(False, tmp_path)
+
+
+def test_gzip_bomb_is_refused_within_bounded_memory(root: Path) -> None:
+    """Under 1 MB of gzip that would decompress to 200 MB: refused after reading the bound, not all
+    of it (measured in a fresh process, whose peak memory nothing else has raised)."""
+    import subprocess
+    import sys
+
+    bomb = root / "mnist" / "t10k-images-idx3-ubyte.gz"
+    with gzip.open(bomb, "wb", compresslevel=9) as fh:
+        block = bytes(1 << 20)
+        for _ in range(200):
+            fh.write(block)
+    assert bomb.stat().st_size < 1_000_000
+    script = (
+        "import resource, sys\n"
+        "from nnbook.mnist import data\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "try:\n"
+        "    data.prepare(sys.argv[1], splits=('test',))\n"
+        "except data.MnistDataError as exc:\n"
+        "    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)\n"
+        "    print(exc)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script, str(root)], capture_output=True, text=True, timeout=120)
+    grown_kib, msg = proc.stdout.split("\n", 1)
+    assert "decompresses to more than 48,000,000 bytes" in msg and "t10k-images" in msg, proc.stderr
+    assert int(grown_kib) < 120_000, f"peak memory grew by {grown_kib} KiB (the whole bomb is 204,800)"

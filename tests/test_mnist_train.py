@@ -60,7 +60,8 @@ def test_run_folder_contents(reference: tuple[Path, dict]) -> None:
     state = torch.load(out / "model.pt", weights_only=True)
     assert all(isinstance(v, torch.Tensor) for v in state.values())
     resume = torch.load(out / "resume.pt", weights_only=True)
-    assert set(resume) >= {"model", "optimizer", "scaler", "history", "config"}  # the schedule is a function of the step
+    # no scheduler state: the rate is a function of the step, which the history gives
+    assert set(resume) >= {"model", "optimizer", "scaler", "history", "config"}
     # the one-cycle schedule has annealed to ~0 by the last step
     assert saved["epochs"][-1]["lr_end"] < CFG.lr * 1e-3
 
@@ -106,7 +107,8 @@ KILL_WHILE_SAVING_EPOCH_2 = """
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("script", [KILL_AFTER_EPOCH_1, KILL_WHILE_SAVING_EPOCH_2], ids=["between-epochs", "mid-checkpoint"])
+@pytest.mark.parametrize("script", [KILL_AFTER_EPOCH_1, KILL_WHILE_SAVING_EPOCH_2],
+                         ids=["between-epochs", "mid-checkpoint"])
 def test_killed_run_resumes_to_the_same_history(script: str, reference: tuple[Path, dict], tmp_path: Path) -> None:
     out = tmp_path / "run"
     killed = _subprocess(script, str(out))
@@ -147,7 +149,8 @@ def test_checkpoint_of_another_architecture_names_the_layers(tmp_path: Path) -> 
     path = tmp_path / "tiny.pt"
     torch.save(models.build_model("tiny").state_dict(), path)
     assert ev.load_model(path)[1] == "tiny"  # found by its layers
-    with pytest.raises(ev.CheckpointError, match=r"does not fit model 'main'.*: 2\.0\.weight: checkpoint \[12, 8, 3, 3\] vs model \[16, 8, 3, 3\]"):
+    first_mismatch = r"2\.0\.weight: checkpoint \[12, 8, 3, 3\] vs model \[16, 8, 3, 3\]"
+    with pytest.raises(ev.CheckpointError, match=r"does not fit model 'main'.*: " + first_mismatch):
         ev.load_model(path, "main")
 
 
@@ -251,7 +254,8 @@ def test_cli_refuses_existing_out_folder(tmp_path: Path, capsys: pytest.CaptureF
 
 
 def test_cli_usage_error_in_a_real_process(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "nnbook.mnist", "train", "--epochs", "0", "--out", str(tmp_path / "x")],
+    proc = subprocess.run([sys.executable, "-m", "nnbook.mnist", "train", "--epochs", "0",
+                           "--out", str(tmp_path / "x")],
                           capture_output=True, text=True, cwd=project_root(), timeout=120)
     assert proc.returncode == 2 and "usage:" in proc.stderr and "Traceback" not in proc.stderr
 
@@ -262,7 +266,8 @@ def test_cli_data_error_is_one_line(tmp_path: Path) -> None:
     shutil.copytree(project_root() / "data" / "mnist", tmp_path / "mnist")
     (tmp_path / "mnist" / "t10k-labels-idx1-ubyte.gz").unlink()
     proc = subprocess.run([sys.executable, "-m", "nnbook.mnist", "train", "--epochs", "1", "--data-root", str(tmp_path),
-                           "--out", str(tmp_path / "run")], capture_output=True, text=True, cwd=project_root(), timeout=120)
+                           "--out", str(tmp_path / "run")],
+                          capture_output=True, text=True, cwd=project_root(), timeout=120)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert "t10k-labels-idx1-ubyte.gz is missing. Re-copy it from" in proc.stderr
     assert not (tmp_path / "run").exists()
@@ -363,3 +368,22 @@ def test_cli_environment_mistakes_are_one_line(args: list[str], code: int, messa
         status = exc.code
     err = capsys.readouterr().err
     assert status == code and message in err and "Traceback" not in err
+
+
+def test_failure_before_the_first_epoch_leaves_no_folder(tmp_path: Path) -> None:
+    """A too-large learning rate (or Ctrl-C, or out of memory) in epoch 1: the retry must not be refused."""
+    def stop(row: dict) -> None:
+        raise KeyboardInterrupt
+
+    out = tmp_path / "run"
+    with pytest.raises(T.TrainingDiverged):
+        T.train(TrainConfig(epochs=1, limit_train=512, lr=1e6), out, progress=False, echo=False)
+    assert not out.exists()
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    (kept / "notes.txt").write_text("the user's")
+    with pytest.raises(T.TrainingDiverged):
+        T.train(TrainConfig(epochs=1, limit_train=512, lr=1e6), kept, resume=True, progress=False, echo=False)
+    assert (kept / "notes.txt").read_text() == "the user's", "a folder the run did not create stays"
+    T.train(TrainConfig(epochs=1, limit_train=256), out, progress=False, echo=False)  # the retry works
+    assert (out / "history.json").is_file()

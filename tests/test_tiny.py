@@ -170,3 +170,26 @@ def test_step_lowers_error_for_a_small_enough_eta(weights, eta):
         return
     small = 1e-4 * eta
     assert tiny.forward(tiny.step(weights, small)).E_total <= tiny.forward(weights).E_total
+
+
+@pytest.mark.parametrize("kwargs,argument", [
+    ({"weights": (True, 0.2, 0.25, 0.3, 0.4, 0.45, 0.5, 0.55)}, "weights"),
+    ({"weights": ("0.15", 0.2, 0.25, 0.3, 0.4, 0.45, 0.5, 0.55)}, "weights"),
+    ({"inputs": (0.05, False)}, "inputs"),
+    ({"targets": ("0.01", 0.99)}, "targets"),
+], ids=["bool-weight", "string-weight", "bool-input", "string-target"])
+def test_bools_and_strings_are_refused_like_for_eta(kwargs: dict, argument: str) -> None:
+    with pytest.raises(ValueError, match=f"{argument} must be real numbers"):
+        tiny.forward(**kwargs)
+    with pytest.raises(ValueError, match="eta"):
+        tiny.step(eta=True)
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"targets": (1e200, 0.99)},  # (t - a)**2 overflows: once an OverflowError
+    {"weights": (10.0, -10.0, 10.0, -10.0, 0.4, 0.45, 0.5, 0.55), "inputs": (1e308, 1e308)},  # inf - inf: once NaN
+], ids=["huge-target", "inf-minus-inf"])
+def test_extreme_finite_values_give_a_value_error_not_nan_or_overflow(kwargs: dict) -> None:
+    for fn in (tiny.forward, tiny.gradients, tiny.step):
+        with pytest.raises(ValueError, match="too large for float64"):
+            fn(**kwargs)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -57,7 +56,9 @@ def _chapters(work: Path) -> list[str]:
         path = ROOT / "book" / "part2" / f"{name}.ipynb"
         nb = nbformat.read(path, as_version=4)
         t0 = time.perf_counter()
-        NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+        client = NotebookClient(nb, timeout=900, kernel_name="python3",
+                                resources={"metadata": {"path": str(path.parent)}})
+        client.execute()
         nbformat.write(nb, work / f"executed-{name}.ipynb")
         done.append(f"{name} ({time.perf_counter() - t0:.0f} s)")
         print(f"gpu-check: chapter {name} executed in {time.perf_counter() - t0:.1f} s", flush=True)
@@ -98,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
         for seed in range(1, seeds + 1):
             row = {"recipe": recipe, **run_seed(recipe, seed, "cuda", results, env=_env())}
             rows.append(row)
-            print(f"gpu-check: {recipe} seed {seed}: final {row['final']:.2%}, {row['median_epoch_seconds']:.3f} s/epoch, "
+            print(f"gpu-check: {recipe} seed {seed}: final {row['final']:.2%}, "
+                  f"{row['median_epoch_seconds']:.3f} s/epoch, "
                   f"train {row['train_seconds']:.1f} s, command {row['command_seconds']:.1f} s ({row['step_mode']}, "
                   f"{row['precision']})", flush=True)
         (results / recipe / "cuda-runs.json").write_text(json.dumps(rows, indent=1) + "\n")
@@ -137,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
         (keep / "gpu-check.json").write_text(json.dumps(summary, indent=1) + "\n")
     verdict = "passed" if ok else "FAILED (a test failed or a run ended below 99.4 %)"
     print(f"gpu-check {verdict} on {name}: book recipe {summary['book_epoch_seconds']:.2f} s/epoch, final >= "
-          f"{summary['book_final_min']:.2%} (seeds 1-{len(book)}); fast recipe final >= {summary['fast_final_min']:.2%} "
+          f"{summary['book_final_min']:.2%} (seeds 1-{len(book)}); "
+          f"fast recipe final >= {summary['fast_final_min']:.2%} "
           f"(seeds 1-{len(fast)}), <= {summary['fast_train_seconds_max']:.1f} s training, <= "
           f"{summary['fast_command_seconds_max']:.1f} s per command; {test_line}; "
           f"{len(chapters)} chapters executed", flush=True)

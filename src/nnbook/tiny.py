@@ -59,7 +59,17 @@ Pair = tuple[float, float]
 # ---------------------------------------------------------------------------------------------
 
 def _finite_floats(values: Any, name: str, length: int) -> tuple[float, ...]:
-    """Return ``values`` as a tuple of ``length`` finite floats, or raise ValueError naming it."""
+    """Return ``values`` as a tuple of ``length`` finite floats, or raise ValueError naming it.
+
+    Bools and strings are refused like anything else that is not a real number (numpy would
+    quietly turn ``True`` into 1.0 and ``"0.15"`` into 0.15): the same rule as for ``eta``.
+    """
+    try:
+        raw = np.asarray(values, dtype=object).reshape(-1)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be {length} real numbers, got {values!r}") from exc
+    if any(isinstance(x, (bool, np.bool_)) or not isinstance(x, numbers.Real) for x in raw):
+        raise ValueError(f"{name} must be real numbers (not bools or strings), got {values!r}")
     try:
         items = list(np.asarray(values, dtype=np.float64).reshape(-1))
     except (TypeError, ValueError) as exc:
@@ -274,6 +284,20 @@ def _validated(weights: Any, inputs: Any, targets: Any,
             _finite_floats(biases, "biases", 2))
 
 
+def _checked(compute: Any) -> dict[str, Any]:
+    """Run a pass; an overflow or a non-finite result becomes a ValueError naming the arguments."""
+    fix = ("the weights, inputs or targets are too large for float64 here "
+           "(targets far outside [0, 1], or products of weights and inputs beyond ~1e150?)")
+    try:
+        values = compute()
+    except OverflowError:
+        raise ValueError(f"the computation overflows: {fix}") from None
+    bad = [k for k, v in values.items() if not math.isfinite(float(v))]
+    if bad:
+        raise ValueError(f"{', '.join(bad)} is not finite: {fix}")
+    return values
+
+
 def forward(weights: Sequence[float] = CLASSIC.weights,
             inputs: Sequence[float] = CLASSIC.inputs,
             targets: Sequence[float] = CLASSIC.targets,
@@ -285,7 +309,7 @@ def forward(weights: Sequence[float] = CLASSIC.weights,
     non-finite value.
     """
     w, (i1, i2), (t1, t2), (b1, b2) = _validated(weights, inputs, targets, biases)
-    values = _forward_core(w, i1, i2, t1, t2, sigmoid, b1, b2)
+    values = _checked(lambda: _forward_core(w, i1, i2, t1, t2, sigmoid, b1, b2))
     return Forward(**{k: float(v) for k, v in values.items()})
 
 
@@ -298,8 +322,8 @@ def gradients(weights: Sequence[float] = CLASSIC.weights,
     Arguments as for :func:`forward`.
     """
     w, (i1, i2), (t1, t2), (b1, b2) = _validated(weights, inputs, targets, biases)
-    f = _forward_core(w, i1, i2, t1, t2, sigmoid, b1, b2)
-    values = _backward_core(w, i1, i2, t1, t2, f)
+    f = _checked(lambda: _forward_core(w, i1, i2, t1, t2, sigmoid, b1, b2))
+    values = _checked(lambda: _backward_core(w, i1, i2, t1, t2, f))
     return Gradients(**{k: float(v) for k, v in values.items()})
 
 
@@ -316,7 +340,10 @@ def step(weights: Sequence[float] = CLASSIC.weights,
     eta = _check_eta(eta)
     g = gradients(weights, inputs, targets, biases).dw
     w = _finite_floats(weights, "weights", 8)
-    return tuple(wk - eta * gk for wk, gk in zip(w, g))  # type: ignore[return-value]
+    new = tuple(wk - eta * gk for wk, gk in zip(w, g))
+    if not all(math.isfinite(x) for x in new):
+        raise ValueError(f"eta {eta!r} times the gradients overflows the weights; use a smaller eta")
+    return new  # type: ignore[return-value]
 
 
 def train(weights: Sequence[float] = CLASSIC.weights,

@@ -60,8 +60,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="auto: replay each step as one CUDA graph on CUDA GPUs (fp32 and bf16)")
     t.add_argument("--limit-train", type=_positive_int, default=None, metavar="N",
                    help="train on the first N training images only (quick runs)")
-    t.add_argument("--data-root", type=Path, default=None, help="folder holding mnist/ (default: the repository's data/)")
-    t.add_argument("--download", action="store_true", help="let torchvision download MNIST when the shipped files are absent")
+    t.add_argument("--data-root", type=Path, default=None,
+                   help="folder holding mnist/ (default: the repository's data/)")
+    t.add_argument("--download", action="store_true",
+                   help="let torchvision download MNIST when the shipped files are absent")
     t.add_argument("--no-progress", action="store_true", help="no progress bars or per-epoch lines")
     mode = t.add_mutually_exclusive_group()
     mode.add_argument("--resume", action="store_true", help="continue the run in --out from its last complete epoch")

@@ -123,11 +123,20 @@ def _check_idx(raw: bytes, name: str, where: Path) -> int:
     return dims[0]
 
 
+#: No MNIST file decompresses to more (the training images are 47,040,016 bytes): a bound that
+#: keeps a damaged or hostile file from filling the memory before its header is even checked.
+MAX_RAW_BYTES = 48_000_000
+
+
 def _gunzip(gz: Path, sha_ok: bool) -> bytes:
-    """Decompress ``gz``, turning gzip failures into a clear error."""
+    """Decompress ``gz`` (at most :data:`MAX_RAW_BYTES`), turning gzip failures into a clear error."""
     note = "" if sha_ok else "; its SHA-256 does not match SHA256SUMS either"
     try:
-        return gzip.decompress(gz.read_bytes())
+        with gzip.open(gz, "rb") as stream:
+            raw = stream.read(MAX_RAW_BYTES + 1)
+        if len(raw) <= MAX_RAW_BYTES:
+            return raw
+        detail = f"decompresses to more than {MAX_RAW_BYTES:,} bytes, far more than any MNIST file"
     except EOFError:
         detail = "truncated (the gzip stream ends early)"
     except (OSError, zlib.error) as exc:  # BadGzipFile is an OSError; bad deflate data is zlib.error
@@ -190,6 +199,9 @@ def _verified(root: Path, splits: tuple[str, ...]) -> dict[str, bytes]:
     unknown = set(splits) - set(FILES)
     if unknown:
         raise ValueError(f"splits must be among {sorted(FILES)}, got {sorted(unknown)}")
+    if not shipped.is_dir() or not any(shipped.iterdir()):
+        raise MnistDataError(f"no MNIST data in {shipped}: expected the four .gz files with SHA256SUMS and "
+                             f"SHA256SUMS.raw (check --data-root; the repository ships them in data/mnist/)")
     sums, raw_sums = _read_sums(shipped / "SHA256SUMS"), _read_sums(shipped / "SHA256SUMS.raw")
     cache.mkdir(parents=True, exist_ok=True)
     verified: dict[str, bytes] = {}
@@ -322,7 +334,8 @@ def epoch_batches(
         raise ValueError(f"batch size {batch_size} is larger than the {n} training images")
     used = steps * batch_size
     order = torch.randperm(n, generator=generator, device="cpu")[:used]
-    angles = (torch.rand(used, generator=generator, dtype=torch.float32, device="cpu") * 2 - 1) * math.radians(max_degrees)
+    uniform = torch.rand(used, generator=generator, dtype=torch.float32, device="cpu")
+    angles = (uniform * 2 - 1) * math.radians(max_degrees)
     dev = split.images.device
     order, angles = order.to(dev), angles.to(dev)
     x = torch.empty((used, 1, _SIDE, _SIDE), dtype=torch.float32, device=dev)

@@ -50,6 +50,7 @@ class RunFolder:
     overwrite: bool = False
     state: dict[str, Any] | None = None
     _lock_fd: int | None = field(default=None, repr=False)
+    _created: bool = field(default=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.path is None:
@@ -58,7 +59,8 @@ class RunFolder:
         if self.path.exists() and not self.path.is_dir():
             raise RunFolderError(f"{self.path} is a file, not a run folder; choose another --out")
         if self.path.exists() and not (self.resume or self.overwrite):
-            raise RunFolderError(f"{self.path} already exists; add --resume to continue it or --overwrite to replace it")
+            raise RunFolderError(f"{self.path} already exists; add --resume to continue it "
+                                 "or --overwrite to replace it")
         if self.resume and self.path.exists():
             self.state = self._load_resume()
 
@@ -89,6 +91,7 @@ class RunFolder:
         """Create the folder, lock it for this process, clear this program's leftovers."""
         if self.path is None:
             return
+        self._created = not self.path.exists()
         self.path.mkdir(parents=True, exist_ok=True)
         self._lock()
         if self.overwrite:
@@ -115,6 +118,17 @@ class RunFolder:
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
         self._lock_fd = fd  # released when the process exits, however it exits
+
+    def abandon(self) -> None:
+        """After a failure before any epoch was saved: remove the folder if this run created it
+        and nothing but its lock is in it, so that the same command can simply be run again."""
+        if self.path is None or not self._created:
+            return
+        if any(p.name != _LOCK for p in self.path.iterdir()):
+            return
+        self.release()
+        (self.path / _LOCK).unlink(missing_ok=True)
+        self.path.rmdir()
 
     def release(self) -> None:
         """Give up the lock (the file stays: removing it would race with a waiting process)."""

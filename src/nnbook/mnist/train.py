@@ -136,6 +136,9 @@ def train(
             from nnbook.mnist.checkpoint import export_torchscript
 
             export_torchscript(model, folder.path / "model.torchscript.pt", overwrite=True)
+    except BaseException:
+        folder.abandon()  # a failure before the first saved epoch leaves nothing that blocks a retry
+        raise
     finally:
         folder.release()
     return history
