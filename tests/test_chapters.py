@@ -93,3 +93,62 @@ def test_no_stray_notebooks() -> None:
     """Every .ipynb under book/ must be the pair of a chapter in the toc (Colab lists them all)."""
     pairs = {notebooks.pair_of(md) for md in CHAPTERS}
     assert set((ROOT / "book").rglob("*.ipynb")) - pairs == set()
+
+
+class _FakeSubprocess:
+    """Stands in for ``subprocess`` inside the set-up cell: records commands, 'clones' a folder."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
+    def run(self, cmd: list[str], check: bool = False) -> None:
+        self.calls.append([str(c) for c in cmd])
+        if cmd[:2] == ["git", "clone"]:
+            Path(cmd[-1], "src").mkdir(parents=True)
+
+
+def _run_setup_cell(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *, colab: bool,
+                    installed: bool) -> _FakeSubprocess:
+    import importlib.util
+    import os
+    import sys
+    import types
+
+    fake = _FakeSubprocess()
+    monkeypatch.setitem(sys.modules, "subprocess", fake)  # the cell's own `import subprocess` gets it
+    if colab:
+        monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    else:
+        monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: real_find_spec(name, *a) if installed or name != "nnbook" else None)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.chdir(tmp_path)
+    try:
+        exec(compile(SETUP_CELL, "setup-cell", "exec"), {})
+    finally:
+        os.chdir(tmp_path)
+    return fake
+
+
+def test_setup_cell_is_a_no_op_where_the_package_is_installed(monkeypatch, tmp_path) -> None:
+    for colab in (False, True):  # Binder, a local Jupyter, Colab after the first run
+        assert _run_setup_cell(monkeypatch, tmp_path, colab=colab, installed=True).calls == []
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_setup_cell_outside_colab_installs_nothing_and_says_how(monkeypatch, tmp_path) -> None:
+    """A notebook downloaded into the reader's own Jupyter: no silent clone into their environment."""
+    with pytest.raises(ModuleNotFoundError, match="pip install -e 'nnbook\\[colab\\]'"):
+        _run_setup_cell(monkeypatch, tmp_path, colab=False, installed=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_setup_cell_on_colab_clones_once_and_survives_a_rerun(monkeypatch, tmp_path) -> None:
+    first = _run_setup_cell(monkeypatch, tmp_path, colab=True, installed=False)
+    assert [c[:2] for c in first.calls] == [["git", "clone"], [first.calls[1][0], "-m"]]
+    assert "nnbook[colab]" in first.calls[1]
+    # a re-run after a failed install: the clone is there, only the install is tried again
+    again = _run_setup_cell(monkeypatch, tmp_path, colab=True, installed=False)
+    assert len(again.calls) == 1 and "pip" in again.calls[0]
