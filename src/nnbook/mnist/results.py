@@ -106,6 +106,8 @@ def device_summary(recipes: tuple[str, ...] = ("book", "fast")):
             "recipe": recipe, "device": first["device_name"], "precision": first["precision"],
             "step": first["step_mode"], "seeds": len(table), "final min": table["final"].min(),
             "final max": table["final"].max(), "s per epoch": table["s_per_epoch"].median(),
+            # set-up and epochs until the first epoch at 99.4 %, over the seeds that got there
+            "s to 99.4 %": table["s_to_target"].dropna().median(),
             "s per command": table["command_s"].median(),
         })
         g = gpu[recipe]
@@ -114,6 +116,7 @@ def device_summary(recipes: tuple[str, ...] = ("book", "fast")):
             "recipe": recipe, "device": gpu["device_name"], "precision": g["precision"], "step": g["step_mode"],
             "seeds": len(g["finals"]), "final min": min(g["finals"]), "final max": max(g["finals"]),
             "s per epoch": epochs[len(epochs) // 2] if epochs else None,
+            "s to 99.4 %": None,  # the GPU logs hold final accuracies, not each epoch's
             "s per command": g.get("command_seconds"),
         })
     return pd.DataFrame(rows).set_index(["recipe", "device"])
