@@ -387,3 +387,25 @@ def test_failure_before_the_first_epoch_leaves_no_folder(tmp_path: Path) -> None
     assert (kept / "notes.txt").read_text() == "the user's", "a folder the run did not create stays"
     T.train(TrainConfig(epochs=1, limit_train=256), out, progress=False, echo=False)  # the retry works
     assert (out / "history.json").is_file()
+
+
+def test_every_error_has_one_base_and_one_kind() -> None:
+    from nnbook.errors import EnvironmentProblem, NnbookError, UsageError
+    from nnbook.mnist import checkpoint, config, data, device, runfolder
+
+    usage = (config.ConfigError, runfolder.RunFolderError)
+    environment = (data.MnistDataError, checkpoint.CheckpointError, device.DeviceError, T.TrainingDiverged)
+    assert all(issubclass(e, UsageError) and not issubclass(e, EnvironmentProblem) for e in usage)
+    assert all(issubclass(e, EnvironmentProblem) and not issubclass(e, UsageError) for e in environment)
+    assert all(issubclass(e, NnbookError) for e in usage + environment)
+
+
+def test_a_disk_error_is_one_line(tmp_path: Path) -> None:
+    """--out under a plain file: the operating system refuses the folder; no traceback."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    proc = subprocess.run([sys.executable, "-m", "nnbook.mnist", "train", "--epochs", "1", "--limit-train", "256",
+                           "--no-progress", "--out", str(blocker / "run")],
+                          capture_output=True, text=True, cwd=project_root(), timeout=300)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stderr.startswith("error: ") and "a-file/run" in proc.stderr and "Not a directory" in proc.stderr

@@ -1,7 +1,10 @@
 """Command line: ``python -m nnbook.mnist train|evaluate|export``.
 
-Bad arguments exit with a usage message and status 2; data, checkpoint, device and divergence
-errors exit with one ``error:`` line and status 1. Neither prints a Python traceback.
+What was asked wrongly (:class:`~nnbook.errors.UsageError`: bad arguments, settings, run
+folders) exits with a usage message and status 2; what stands in the way
+(:class:`~nnbook.errors.EnvironmentProblem`: data, checkpoints, devices, a diverged run, and the
+disk's own errors) exits with one ``error:`` line and status 1. Only a bug in the package
+prints a Python traceback.
 """
 
 from __future__ import annotations
@@ -97,12 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status."""
     parser = _parser()
     args = parser.parse_args(argv)
-    # Imported after parsing: a usage error should not wait for torch to load.
-    from nnbook.mnist.checkpoint import CheckpointError
-    from nnbook.mnist.config import ConfigError
-    from nnbook.mnist.data import MnistDataError
-    from nnbook.mnist.device import DeviceError
-    from nnbook.mnist.train import RunFolderError, TrainingDiverged
+    from nnbook.errors import EnvironmentProblem, UsageError
 
     try:
         if args.cmd == "train":
@@ -110,10 +108,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.cmd == "evaluate":
             return _evaluate(args)
         return _export(args)
-    except (MnistDataError, CheckpointError, TrainingDiverged, DeviceError) as exc:
+    except EnvironmentProblem as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    except (RunFolderError, ConfigError) as exc:
+    except OSError as exc:  # the disk, not the package: full, read-only, a path through a file
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}; check the path, its permissions and the free space",
+              file=sys.stderr)
+        return 1
+    except UsageError as exc:
         parser.error(str(exc))
     except KeyboardInterrupt:
         print("interrupted; the last complete epoch is saved, continue with --resume", file=sys.stderr)

@@ -10,13 +10,14 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from nnbook.errors import EnvironmentProblem
 from nnbook.io import atomic_path
 from nnbook.mnist.models import MODELS, build_model
 
 __all__ = ["CheckpointError", "read_state_dict", "load_model", "export_torchscript"]
 
 
-class CheckpointError(ValueError):
+class CheckpointError(EnvironmentProblem, ValueError):
     """A checkpoint cannot be read, holds no usable weights, or does not fit the model."""
 
 

@@ -11,10 +11,12 @@ import math
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+from nnbook.errors import UsageError
+
 __all__ = ["TrainConfig", "RECIPES", "recipe", "config_from", "ConfigError"]
 
 
-class ConfigError(ValueError):
+class ConfigError(UsageError):
     """A setting is unknown or out of range; the message names it."""
 
 

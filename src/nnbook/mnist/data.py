@@ -21,6 +21,7 @@ from typing import Iterator
 import torch
 import torch.nn.functional as F
 
+from nnbook.errors import EnvironmentProblem
 from nnbook.io import write_bytes_atomic
 from nnbook.paths import project_root
 
@@ -52,7 +53,7 @@ _IMAGES_MAGIC, _LABELS_MAGIC = 0x00000803, 0x00000801  # idx: uint8 data, 3 resp
 _SIDE = 28
 
 
-class MnistDataError(ValueError):
+class MnistDataError(EnvironmentProblem, ValueError):
     """A shipped MNIST file is missing, damaged or inconsistent; the message names file and fix."""
 
 

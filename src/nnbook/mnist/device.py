@@ -8,10 +8,12 @@ from pathlib import Path
 
 import torch
 
+from nnbook.errors import EnvironmentProblem
+
 __all__ = ["DeviceError", "select_device", "device_name", "Precision", "choose_precision", "PRECISIONS"]
 
 
-class DeviceError(ValueError):
+class DeviceError(EnvironmentProblem, ValueError):
     """The device or precision asked for does not exist here; the message says what does."""
 
 

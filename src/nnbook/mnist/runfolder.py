@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from nnbook.errors import UsageError
 from nnbook.io import atomic_path, write_text_atomic
 from nnbook.mnist.config import TrainConfig
 
@@ -26,7 +27,7 @@ RUN_FILES = ("resume.pt", "model.pt", "history.json", "model.torchscript.pt")
 _LOCK = ".nnbook.lock"
 
 
-class RunFolderError(ValueError):
+class RunFolderError(UsageError):
     """The run folder cannot be used as asked (exists, in use, or made with other settings)."""
 
 

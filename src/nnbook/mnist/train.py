@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import nnbook
+from nnbook.errors import EnvironmentProblem
 from nnbook.mnist.config import ConfigError, TrainConfig
 from nnbook.mnist.data import MnistSplit, epoch_batches, load_split, pixel_stats
 from nnbook.mnist.device import choose_precision, device_name, select_device
@@ -40,7 +41,7 @@ __all__ = ["TrainingDiverged", "RunFolderError", "RUN_FILES", "train", "command_
 VALIDATION_IMAGES = 10_000
 
 
-class TrainingDiverged(RuntimeError):
+class TrainingDiverged(EnvironmentProblem, RuntimeError):
     """The loss became NaN or infinite; the last good checkpoint is kept."""
 
 
