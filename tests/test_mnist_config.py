@@ -64,3 +64,23 @@ def test_recipes_fill_defaults_and_explicit_settings_win() -> None:
     assert recipe("fast", seed=9, lr=None).seed == 9 and recipe("fast", lr=None).lr == fast.lr
     assert recipe("tiny").model == "tiny" and recipe("tiny", epochs=3).epochs == 3
     assert fast.epochs <= 20
+
+
+def test_recipes_table_shows_what_each_recipe_trains() -> None:
+    from nnbook.mnist.config import recipes_table
+
+    table = recipes_table()
+    assert list(table.index) == list(RECIPES)
+    for name in RECIPES:
+        cfg = recipe(name)
+        assert (table.loc[name, "epochs"], table.loc[name, "lr"], table.loc[name, "model"]) == (cfg.epochs, cfg.lr,
+                                                                                               cfg.model)
+
+
+def test_settings_table_names_every_setting_and_its_assertion() -> None:
+    from nnbook.mnist.chapter import SETTINGS, settings_table
+
+    table = settings_table()
+    assert list(table.index) == list(SETTINGS)
+    assert table.loc["full", "asserts final accuracy >="] == "99.4%" and "20 epochs" in table.loc["full", "trains"]
+    assert table["trains"].str.len().max() <= 50, "pandas cuts longer cells short in the page"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from nnbook.mnist.config import TrainConfig, recipe
 from nnbook.mnist.device import select_device
 
-__all__ = ["Setting", "SETTINGS", "training_setting"]
+__all__ = ["Setting", "SETTINGS", "settings_table", "training_setting"]
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class Setting:
     @property
     def description(self) -> str:
         images = f"{self.config.limit_train:,}" if self.config.limit_train else "all 60,000"
-        return f"{self.config.epochs} epochs on {images} training images ({self.recipe} recipe)"
+        return f"{self.config.epochs} epochs, {images} images ({self.recipe} recipe)"
 
 
 SETTINGS = {
@@ -38,6 +38,14 @@ SETTINGS = {
     # a smoke run: enough to show the loop works, far from the target (the build has no time)
     "quick": Setting("quick", "book", recipe("book", epochs=2, limit_train=8000), 0.90),
 }
+
+
+def settings_table():
+    """A pandas DataFrame: what each value of ``NNBOOK_TRAINING`` trains, and what it asserts."""
+    import pandas as pd
+
+    return pd.DataFrame({name: {"trains": s.description, "asserts final accuracy >=": f"{s.must_reach:.1%}"}
+                         for name, s in SETTINGS.items()}).T.rename_axis("NNBOOK_TRAINING")
 
 
 def training_setting(env: str | None = None) -> Setting:

@@ -13,7 +13,7 @@ from typing import Any
 
 from nnbook.errors import UsageError
 
-__all__ = ["TrainConfig", "RECIPES", "recipe", "config_from", "ConfigError"]
+__all__ = ["TrainConfig", "RECIPES", "recipe", "recipes_table", "config_from", "ConfigError"]
 
 
 class ConfigError(UsageError):
@@ -83,6 +83,14 @@ RECIPES: dict[str, dict[str, Any]] = {
     "fast": {"epochs": 5, "batch_size": 256, "lr": 0.2, "max_degrees": 0.0, "dropout": 0.0, "weight_decay": 1e-3},
     "tiny": {"model": "tiny", "epochs": 15, "lr": 0.2},
 }
+
+
+def recipes_table():
+    """A pandas DataFrame: the settings each recipe trains with (what differs between them)."""
+    import pandas as pd
+
+    table = pd.DataFrame({name: recipe(name).as_dict() for name in RECIPES}).T.rename_axis("recipe")
+    return table[["model", "epochs", "batch_size", "lr", "max_degrees", "dropout", "weight_decay"]]
 
 
 def recipe(name: str = "book", **overrides: Any) -> TrainConfig:

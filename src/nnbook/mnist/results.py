@@ -18,7 +18,8 @@ from typing import Any
 from nnbook.mnist.history import best_epoch, final_epoch, load_history, seconds_to
 from nnbook.paths import project_root
 
-__all__ = ["results_root", "run_dirs", "seed_runs", "gpu_measurements", "device_summary", "TARGET"]
+__all__ = ["results_root", "run_dirs", "seed_runs", "gpu_measurements", "device_summary", "device_table",
+           "TARGET"]
 
 #: The accuracy every claim of Part 2 is about.
 TARGET = 0.994
@@ -87,6 +88,13 @@ def gpu_measurements() -> dict[str, Any]:
         "fast": {"finals": [r["final"] for r in fast], "seeds": sorted(r["seed"] for r in fast),
                  "precision": fast[0]["precision"], "step_mode": fast[0]["step_mode"]},
     }
+
+
+def device_table(recipes: tuple[str, ...] = ("book", "fast")):
+    """:func:`device_summary`, formatted for reading: percentages, seconds, "not timed"."""
+    return device_summary(recipes).style.format(
+        {"final min": "{:.2%}", "final max": "{:.2%}", "s per epoch": "{:.2f}", "s to 99.4 %": "{:.0f}",
+         "s per command": "{:.1f}"}, na_rep="not timed")
 
 
 def device_summary(recipes: tuple[str, ...] = ("book", "fast")):
