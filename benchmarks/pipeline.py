@@ -61,16 +61,10 @@ def machine() -> dict[str, Any]:
     """CPU model, cores, library versions: what the numbers were measured on."""
     import torchvision
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    from nnbook.mnist.device import device_name
+
     return {
-        "cpu": cpu,
+        "cpu": device_name(torch.device("cpu")).removeprefix("CPU: "),
         "cores": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "torch": str(torch.__version__),

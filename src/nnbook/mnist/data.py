@@ -289,27 +289,14 @@ def rotate_batch(
     return _rotate(x, angles.to(x.device))
 
 
-def iterate_batches(
-    split: MnistSplit,
-    batch_size: int,
-    *,
-    shuffle: bool = False,
-    generator: torch.Generator | None = None,
-    max_degrees: float = 0.0,
-) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """Yield (float pixels in [0, 1] of shape (B, 1, 28, 28), labels) batches from a split.
+def iterate_batches(split: MnistSplit, batch_size: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Yield (float pixels in [0, 1] of shape (B, 1, 28, 28), labels) batches, in order, all images.
 
-    Shuffling and rotation draw from ``generator`` only, so a seeded generator fixes both.
+    For evaluation; training prepares each shuffled, rotated epoch with :func:`epoch_batches`.
     """
-    n = len(split)
-    order = torch.randperm(n, generator=generator, device="cpu") if shuffle else torch.arange(n, device="cpu")
-    order = order.to(split.images.device)
-    for start in range(0, n, batch_size):
-        idx = order[start : start + batch_size]
-        x = split.images[idx].float().div_(255.0)
-        if max_degrees:
-            x = rotate_batch(x, max_degrees, generator)
-        yield x, split.labels[idx]
+    for start in range(0, len(split), batch_size):
+        x = split.images[start : start + batch_size].float().div_(255.0)
+        yield x, split.labels[start : start + batch_size]
 
 
 def epoch_batches(

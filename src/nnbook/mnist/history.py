@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-__all__ = ["load_history", "best_epoch", "final_epoch", "seconds_to", "seed_table", "plot_history", "plot_rates"]
+__all__ = ["load_history", "best_epoch", "final_epoch", "seconds_to", "plot_history", "plot_rates"]
 
 
 def load_history(path: str | Path) -> dict[str, Any]:
@@ -33,20 +33,6 @@ def seconds_to(history: dict[str, Any], target: float = 0.994) -> float | None:
         if row["test_acc"] >= target:
             return elapsed
     return None
-
-
-def seed_table(runs: list[str | Path]):
-    """A pandas DataFrame, one row per run: seed, device, final and best test accuracy, time."""
-    import pandas as pd
-
-    rows = []
-    for run in runs:
-        h = load_history(run)
-        best, final = best_epoch(h), final_epoch(h)
-        rows.append({"seed": h["seed"], "device": h.get("device_name", h["device"]), "epochs": len(h["epochs"]),
-                     "final": final["test_acc"], "best": best["test_acc"], "best_epoch": best["epoch"],
-                     "seconds": h["total_seconds"], "command": h["command"]})
-    return pd.DataFrame(rows).set_index("seed")
 
 
 def plot_history(history: dict[str, Any]):
