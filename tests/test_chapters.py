@@ -9,6 +9,7 @@ a wrong number fails the build), and keep the paired ``.ipynb`` (what Colab open
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import jupytext
@@ -68,10 +69,38 @@ def test_setup_cell_clones_the_configured_repository() -> None:
 @pytest.mark.parametrize("md", CHAPTERS, ids=ids)
 def test_paired_notebook_is_in_sync_and_has_no_outputs(md: Path) -> None:
     pair = notebooks.pair_of(md)
-    assert pair.is_file(), f"{pair.name} missing: run `make notebooks`"
-    assert pair.read_text(encoding="utf-8") == notebooks.render(md), f"{pair.name} out of date: run `make notebooks`"
+    assert pair.is_file(), f"{pair.name} missing: run `make book && make notebooks`"
+    expected = notebooks.render(md, notebooks.recorded_glue(pair))
+    assert pair.read_text(encoding="utf-8") == expected, f"{pair.name} out of date: run `make book && make notebooks`"
     nb = nbformat.read(pair, as_version=4)
     assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
+
+
+@pytest.mark.parametrize("md", CHAPTERS, ids=ids)
+def test_launched_notebook_reads_like_the_page(md: Path) -> None:
+    """What Colab and Binder show: numbers in the prose, no raw MyST, the chapter's own code cells."""
+    nb = nbformat.read(notebooks.pair_of(md), as_version=4)
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    raw = notebooks.RAW_MYST.findall(text) + re.findall(r"^:[\w-]+:", text, re.M)
+    assert not raw, f"{md.name}: a plain notebook shows raw MyST {raw[:3]}"
+    roles = {m.group(0) for m in notebooks.GLUE_ROLE.finditer(md.read_text(encoding="utf-8"))}
+    glued = notebooks.recorded_glue(notebooks.pair_of(md))
+    assert set(glued) == roles, f"{md.name}: the pair has no number for {sorted(roles - set(glued))[:3]}"
+    assert all(value.strip() for value in glued.values()), f"{md.name}: an empty number in the prose"
+    # The code is the chapter's, cell for cell: the build's execution of the chapter checks every one.
+    chapter_code = [c.source for c in jupytext.read(md).cells if c.cell_type == "code"]
+    assert [c.source for c in nb.cells if c.cell_type == "code"] == chapter_code
+    hidden = [c for c in nb.cells if c.cell_type == "code" and c.metadata.get("jupyter", {}).get("source_hidden")]
+    assert all(set(c.metadata["tags"]) & notebooks.HIDDEN_TAGS for c in hidden)
+    assert not any("glue(" in c.source for c in nb.cells if c.cell_type == "code" and c not in hidden), \
+        "the book's glue plumbing is visible in the notebook"
+
+
+@pytest.mark.built
+@pytest.mark.parametrize("md", [md for md in CHAPTERS if "part2" not in md.parts], ids=lambda md: md.name)
+def test_paired_notebook_quotes_the_numbers_of_the_current_build(md: Path) -> None:
+    """Chapters that neither train nor time are deterministic: their pair must quote this build's numbers."""
+    assert notebooks.recorded_glue(notebooks.pair_of(md)) == notebooks.built_glue(md)
 
 
 @pytest.mark.built

@@ -409,3 +409,19 @@ def test_a_disk_error_is_one_line(tmp_path: Path) -> None:
                           capture_output=True, text=True, cwd=project_root(), timeout=300)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
     assert proc.stderr.startswith("error: ") and "a-file/run" in proc.stderr and "Not a directory" in proc.stderr
+
+
+def test_a_notebook_bar_leaves_its_final_state_as_text(capsys) -> None:
+    """A saved notebook keeps text, not widgets: the bar's last state must survive as a text line."""
+    from tqdm.notebook import tqdm as widget_tqdm
+
+    from nnbook.mnist.progress import _widget_then_text_bar_class
+
+    bar = _widget_then_text_bar_class(widget_tqdm)(total=63, desc="epoch 1")
+    for _ in range(63):
+        bar.update(1)
+    bar.close()
+    bar.close()  # closing twice (tqdm does on garbage collection) prints it once
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and "63/63" in err[0] and err[0].startswith("epoch 1: 100%")
+    assert bar.leave is False  # the widget itself is hidden when done

@@ -2,14 +2,19 @@
 
 Each chapter is a MyST Markdown notebook under ``book/``; beside it sits ``NAME.ipynb``, the same
 notebook without outputs, generated from the ``.md`` (Colab opens only ``.ipynb``; the book build
-uses the ``.md``). ``python tools/notebooks.py --write`` regenerates the pairs; ``--check`` exits
-with status 1 and names the pairs that are out of date.
+uses the ``.md``). A pair reads like the HTML page: the numbers the build glued into the prose are
+in its text, MyST roles and boxes become plain Markdown, and the cells the HTML hides are folded.
+``python tools/notebooks.py --write`` regenerates the pairs from the last ``make book``;
+``--check`` exits with status 1 and names the pairs that are out of date.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import json
+import os
+import re
 import sys
 from pathlib import Path
 
@@ -50,16 +55,98 @@ def chapters(root: Path = ROOT) -> list[Path]:
     return [page for page in pages if page.is_file() and is_notebook(page)]
 
 
-def render(md: Path) -> str:
-    """The paired notebook's exact text: the chapter converted by jupytext, without outputs."""
+#: The MyST a plain notebook (Colab, JupyterLab) cannot render, turned into what it can.
+GLUE_ROLE = re.compile(r"\{glue(?::(text|md))?\}`([^`]+)`")
+DOC_ROLE = re.compile(r"\{doc\}`([^`<]+?)\s*(?:<([^>`]+)>)?`")
+DOWNLOAD_ROLE = re.compile(r"\{download\}`([^`<]+?)\s*<([^>`]+)>`")
+ADMONITION = re.compile(r"^```\{admonition\}[ \t]*([^\n]*)\n((?::[\w-]+:[^\n]*\n)*)\n?(.*?)^```[ \t]*$", re.M | re.S)
+#: What must not survive into a launched notebook: any role or directive left over.
+RAW_MYST = re.compile(r"\{[a-z][\w:-]*\}`|^(```|:::)\s*\{[a-z][\w-]*\}|^\([\w-]+\)=\s*$", re.M)
+#: Cells the HTML hides: folded away in a notebook (JupyterLab's and Colab's own flags), still run.
+HIDDEN_TAGS = {"remove-cell", "remove-input", "hide-input"}
+NOTE = ("> *This notebook is a chapter of the book* Backpropagation by hand, then a CNN on MNIST. "
+        "*The numbers quoted in its text are those of the book's own build; run the cells to compute yours. "
+        "Folded cells are the book's own checks and bookkeeping: they run with the others.*")
+
+
+def built_glue(md: Path, root: Path = ROOT) -> dict[str, str]:
+    """Every glue role of ``md``, rendered as the book's HTML renders it from the last ``make book``.
+
+    Keys are the roles' exact source text (``{glue:text}`h1:.4f```), values the text that replaces
+    them. Raises ``FileNotFoundError`` when the build is missing or older than the chapter.
+    """
+    from myst_nb.core.variables import format_plain_text  # the build's own formatting, digit for digit
+
+    built = root / "_build" / "jupyter_execute" / md.relative_to(root).with_suffix(".glue.json")
+    if not built.is_file() or built.stat().st_mtime < md.stat().st_mtime:
+        raise FileNotFoundError(f"{built.relative_to(root)} is missing or older than {md.name}: run `make book` first")
+    outputs = json.loads(built.read_text(encoding="utf-8"))
+    values = {}
+    for match in GLUE_ROLE.finditer(md.read_text(encoding="utf-8")):
+        kind, spec = match.group(1) or "text", match.group(2)
+        key, _, fmt = spec.partition(":") if kind == "text" else (spec, "", "")
+        if key not in outputs:
+            raise KeyError(f"{md.name}: glue key {key!r} is not in the build: run `make book` first")
+        data = outputs[key]["data"]
+        values[match.group(0)] = (data["text/markdown"] if kind == "md"
+                                  else format_plain_text(data["text/plain"], fmt or "s"))
+    return values
+
+
+def _title(md: Path) -> str:
+    heading = next(line for line in md.read_text(encoding="utf-8").splitlines() if line.startswith("# "))
+    return heading[2:].strip()
+
+
+def _plain_markdown(text: str, md: Path, glue: dict[str, str]) -> str:
+    """One markdown cell with its MyST replaced by what a plain notebook renders."""
+    text = GLUE_ROLE.sub(lambda m: glue[m.group(0)], text)
+
+    def doc(m: re.Match) -> str:  # {doc}`target` or {doc}`label <target>`: a link to the paired notebook
+        target = (md.parent / (m.group(2) or m.group(1)).strip()).with_suffix(".md")
+        label = m.group(1).strip() if m.group(2) else _title(target)
+        return f"[{label}]({os.path.relpath(pair_of(target), md.parent)})"
+
+    text = DOC_ROLE.sub(doc, text)
+    text = DOWNLOAD_ROLE.sub(lambda m: f"[{m.group(1).strip()}]({m.group(2).strip()})", text)
+    text = ADMONITION.sub(
+        lambda m: "\n".join([f"> **{m.group(1).strip()}**", ">"]
+                            + [f"> {line}".rstrip() for line in m.group(3).rstrip().splitlines()]), text)
+    leftover = RAW_MYST.search(text)
+    if leftover:
+        raise ValueError(f"{md.name}: no plain-notebook form for {leftover.group(0)!r}; teach tools/notebooks.py")
+    return text
+
+
+def render(md: Path, glue: dict[str, str]) -> str:
+    """The paired notebook's exact text: the chapter as a plain notebook, without outputs.
+
+    Markdown reads like the HTML page (glued numbers in the text, links and boxes that Jupyter and
+    Colab render); the code cells are the chapter's own, unchanged, so the build's execution of the
+    chapter checks every one of them; cells the HTML hides are folded. ``glue`` comes from
+    :func:`built_glue` (or, to check a committed pair, from the pair's own metadata).
+    """
     notebook = jupytext.read(md)
-    for index, cell in enumerate(notebook.cells):
+    cells = []
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            cell.source = _plain_markdown(cell.source, md, glue)
+        elif cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+            setup = cell.source.startswith("# Set-up:")  # visible: the reader should see what it installs
+            if HIDDEN_TAGS & set(cell.metadata.get("tags", [])) and not setup:
+                cell.metadata["jupyter"] = {"source_hidden": True}
+                cell.metadata["cellView"] = "form"
+        cells.append(cell)
+        if len(cells) == 1 and cell.cell_type == "markdown":
+            cells.append(nbformat.v4.new_markdown_cell(NOTE))
+    for index, cell in enumerate(cells):
         # nbformat draws random cell ids; derive them from the cell so the text is reproducible
         cell.id = hashlib.sha1(f"{index}:{cell.cell_type}:{cell.source}".encode()).hexdigest()[:8]
-        if cell.cell_type == "code":
-            cell.outputs, cell.execution_count = [], None
+    notebook.cells = cells
     # jupytext records its own version; leave it out so a pair stays in sync across versions.
     notebook.metadata.pop("jupytext", None)
+    notebook.metadata["nnbook"] = {"glue": dict(sorted(glue.items()))}
     return nbformat.writes(notebook) + "\n"
 
 
@@ -67,12 +154,27 @@ def pair_of(md: Path) -> Path:
     return md.with_suffix(".ipynb")
 
 
+def recorded_glue(pair: Path) -> dict[str, str]:
+    """The glued text a committed pair was rendered with (kept in its metadata)."""
+    return nbformat.read(pair, as_version=4).metadata.get("nnbook", {}).get("glue", {})
+
+
 def stale_pairs(root: Path = ROOT) -> list[Path]:
-    """Chapters whose paired ``.ipynb`` is missing or differs from :func:`render`."""
-    return [
-        md for md in chapters(root)
-        if not pair_of(md).is_file() or pair_of(md).read_text(encoding="utf-8") != render(md)
-    ]
+    """Chapters whose paired ``.ipynb`` is missing or differs from :func:`render` of the ``.md``.
+
+    The glued numbers are taken from the pair itself (timings differ from build to build); a
+    chapter that gained a glue role the pair has no number for is stale.
+    """
+    stale = []
+    for md in chapters(root):
+        pair = pair_of(md)
+        try:
+            fresh = pair.is_file() and pair.read_text(encoding="utf-8") == render(md, recorded_glue(pair))
+        except (KeyError, ValueError):
+            fresh = False
+        if not fresh:
+            stale.append(md)
+    return stale
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -86,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         from nnbook.io import write_text_atomic
 
         for md in chapters():
-            write_text_atomic(pair_of(md), render(md))
+            write_text_atomic(pair_of(md), render(md, built_glue(md)))
             print(f"wrote {pair_of(md).relative_to(ROOT)}")
         return 0
     stale = stale_pairs()

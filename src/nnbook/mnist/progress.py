@@ -1,4 +1,9 @@
-"""Progress bars: tqdm's widget under Jupyter, text in a terminal, or one final line per epoch."""
+"""Progress bars: tqdm's widget under Jupyter, text in a terminal, or one final line per epoch.
+
+A widget lives only while its kernel does: a notebook saved afterwards (Colab's "save", Binder's
+download) would show each bar frozen at its first state, "0/63". So under Jupyter each bar's
+widget is removed when it finishes and a text line with its final state is printed in its place.
+"""
 
 from __future__ import annotations
 
@@ -18,8 +23,30 @@ def progress_bar_class() -> type:
     if os.environ.get("NNBOOK_PROGRESS", "").strip().lower() == "text":
         return _final_state_bar_class()
     from tqdm.auto import tqdm
+    from tqdm.notebook import tqdm as widget_tqdm
 
-    return tqdm
+    return _widget_then_text_bar_class(tqdm) if issubclass(tqdm, widget_tqdm) else tqdm
+
+
+def _widget_then_text_bar_class(widget_tqdm: type) -> type:
+    from tqdm.std import tqdm as text_tqdm
+
+    class WidgetThenTextBar(widget_tqdm):
+        """A live widget while it runs; when closed, the widget goes and its final state stays as text."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs["leave"] = False  # tqdm hides a bar that is not left: the text line replaces it
+            super().__init__(*args, **kwargs)
+
+        def close(self) -> None:
+            final = None if self.disable or getattr(self, "_final_printed", False) else \
+                text_tqdm.format_meter(**{**self.format_dict, "ncols": None})
+            super().close()
+            if final is not None:
+                self._final_printed = True
+                print(final, file=sys.stderr, flush=True)
+
+    return WidgetThenTextBar
 
 
 def _final_state_bar_class() -> type:
