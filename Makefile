@@ -1,6 +1,6 @@
 # The book's two commands: `make book` builds the HTML, `make test` runs every test.
 # Both create the virtual environment .venv/ from the pinned requirements when it is missing
-# or older than the requirement files, so a fresh clone needs nothing but Python 3.10+.
+# or older than the requirement files, so a fresh clone needs nothing but Python 3.11+ (the pins need it).
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -16,7 +16,7 @@ JB_FLAGS := --all --warningiserror --nitpick --keep-going
 help:
 	@echo "make book   build the HTML book into _build/html (every chapter executed)"
 	@echo "make test   build the book (every chapter executed once), then every test, the built HTML in Chromium"
-	@echo "make notebooks   regenerate the paired .ipynb of every chapter (for Colab)"
+	@echo "make notebooks   regenerate the paired .ipynb of every chapter (for Colab), after make book"
 	@echo "make train  the full 20-epoch MNIST run whose results are committed under results/"
 	@echo "make benchmark  conventional vs the book's pipeline on the same model (~15 min on 2 cores)"
 	@echo "make gpu-check  on a machine with an NVIDIA GPU: device tests, CLI and Part 2 chapters on CUDA"
@@ -46,7 +46,13 @@ unit: $(STAMP) system-deps
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-test: $(STAMP) system-deps lint book
+test: $(STAMP) system-deps lint
+	# the readers' runtimes the tests install (.envs/: Binder's, the oldest versions) are built
+	# beside the book build, which mostly computes while pip mostly waits on the disk
+	mkdir -p _build
+	$(BIN)/python tools/test_envs.py > _build/test-envs.log 2>&1 & envs=$$!; \
+	  $(MAKE) book; wait $$envs || { cat _build/test-envs.log; exit 1; }
+	cat _build/test-envs.log
 	# the build has executed every chapter once; the tests read what it ran (no second execution)
 	NNBOOK_TRAINING=quick $(BIN)/python -m pytest tests
 
@@ -67,4 +73,4 @@ benchmark: $(STAMP)
 	$(BIN)/python -m benchmarks.pipeline --out results/benchmark
 
 clean:
-	rm -rf _build .pytest_cache .hypothesis data/cache
+	rm -rf _build .pytest_cache .hypothesis data/cache .envs build

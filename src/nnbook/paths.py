@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["project_root"]
+__all__ = ["default_data_root", "project_root"]
 
 _MARKER = "_toc.yml"
 
@@ -32,3 +32,20 @@ def project_root() -> Path:
         f"cannot find the book's repository (no {_MARKER} above {Path.cwd()}); "
         "run from inside a clone or set NNBOOK_ROOT"
     )
+
+
+def default_data_root() -> Path:
+    """Where MNIST lives by default: ``data/`` of the clone; elsewhere a per-user folder.
+
+    Inside a clone (the book, Colab, Binder) that is the repository's verified copy. A plain
+    ``pip install`` has no clone around it, so ``NNBOOK_DATA``, else
+    ``$XDG_CACHE_HOME/nnbook/data`` (``~/.cache/nnbook/data``), where ``--download`` puts it.
+    """
+    env = os.environ.get("NNBOOK_DATA")
+    if env:
+        return Path(env).expanduser()
+    try:
+        return project_root() / "data"
+    except FileNotFoundError:
+        cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+        return Path(cache) / "nnbook" / "data"

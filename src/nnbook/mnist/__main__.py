@@ -15,7 +15,9 @@ import math
 import sys
 from pathlib import Path
 
-from nnbook.mnist.models import MODELS
+#: what to tell a reader whose Python has no PyTorch (a plain `pip install nnbook`)
+NO_TORCH = ("error: Part 2 needs PyTorch, which this Python does not have: pip install 'nnbook[mnist]' "
+            "(for a GPU build, follow https://pytorch.org/get-started/locally first)")
 
 
 def _positive_int(text: str) -> int:
@@ -41,6 +43,7 @@ def _positive_float(text: str) -> float:
 def _parser() -> argparse.ArgumentParser:
     from nnbook.mnist.config import RECIPES
     from nnbook.mnist.device import PRECISIONS
+    from nnbook.mnist.models import MODELS
 
     p = argparse.ArgumentParser(prog="python -m nnbook.mnist", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -98,6 +101,11 @@ def _seed(text: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status."""
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None:
+        print(NO_TORCH, file=sys.stderr)
+        return 1
     parser = _parser()
     args = parser.parse_args(argv)
     from nnbook.errors import EnvironmentProblem, UsageError

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 
 from nnbook.errors import EnvironmentProblem
 from nnbook.io import write_bytes_atomic
-from nnbook.paths import project_root
+from nnbook.paths import default_data_root
 
 __all__ = [
     "MnistDataError",
@@ -75,8 +75,8 @@ class MnistSplit:
 
 
 def data_root(root: str | Path | None = None) -> Path:
-    """The data folder: ``root`` when given (tests pass a copy), else ``<project>/data``."""
-    return Path(root) if root is not None else project_root() / "data"
+    """The data folder: ``root`` when given (tests pass a copy), else :func:`~nnbook.paths.default_data_root`."""
+    return Path(root) if root is not None else default_data_root()
 
 
 def _sha256(data: bytes | Path) -> str:

@@ -1,0 +1,130 @@
+"""The readers' runtimes the tests install for real, beside the build's own ``.venv``.
+
+- ``binder``: ``binder/requirements.txt`` (CPU-only PyTorch, no book-building tools), as Binder
+  installs it, with torch taken from the CPU build on this machine's disk (PyTorch's CPU index is
+  not reachable offline);
+- ``oldest``: Python 3.11 with every dependency at the oldest version ``pyproject.toml``'s ranges
+  admit, the package installed as a reader would (``pip install <clone>[checks,mnist]``, not
+  editable), torch again the CPU build on disk;
+- ``oldest-py310``: Python 3.10, the oldest versions of Part 1's dependencies, no PyTorch (none
+  for Python 3.10 is reachable offline).
+
+Each environment lives in ``.envs/<name>/`` and is rebuilt when its recipe changes.
+``python tools/test_envs.py`` builds them all (``make test`` runs it beside the book build); the
+tests call :func:`environment`, which builds one only if it is missing or stale.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ENVS = ROOT / ".envs"
+WHEELS = Path("/opt/wheels")  # where this machine keeps the CPU build of torch
+TOOLS = ["pytest", "hypothesis", "setuptools>=77", "wheel"]  # the newest that support the Python at hand
+
+
+class Unavailable(RuntimeError):
+    """This machine cannot build the environment (no such Python, no CPU torch on disk)."""
+
+
+def local_cpu_torch(python_tag: str = "cp311") -> Path:
+    wheels = sorted(WHEELS.glob(f"torch-*+cpu-{python_tag}-*.whl"))
+    if not wheels:
+        raise Unavailable(f"no CPU build of torch for {python_tag} in {WHEELS}, and PyTorch's CPU index is offline")
+    return wheels[-1]
+
+
+def oldest_admitted(extras: tuple[str, ...] = ()) -> dict[str, str]:
+    """name -> the lowest version ``pyproject.toml`` admits, for the dependencies and ``extras``."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    specs = list(project["dependencies"])
+    for extra in extras:
+        specs += [s for s in project["optional-dependencies"][extra] if not s.startswith("nnbook")]
+    lowest = {}
+    for spec in specs:
+        name, bound = re.fullmatch(r"([A-Za-z0-9_.-]+)>=([0-9.]+)", spec.replace(" ", "")).groups()
+        lowest[name.lower()] = bound
+    return lowest
+
+
+def recipes() -> dict[str, dict]:
+    """What each environment installs: its Python and pip's arguments."""
+    binder = [line for line in (ROOT / "binder" / "requirements.txt").read_text(encoding="utf-8").splitlines()
+              if line.strip() and not line.startswith(("#", "--extra-index-url"))]
+    oldest = oldest_admitted(("checks", "mnist"))
+    oldest.pop("torch")
+    # torch itself requires a newer sympy than our range's floor; let torch's own requirement decide
+    oldest.pop("sympy")
+    part1 = oldest_admitted()
+    return {
+        "binder": {"python": "python3.11", "torch": True, "pip": [*binder, "nbclient"]},
+        "oldest": {"python": "python3.11", "torch": True,
+                   "pip": [f"{n}=={v}" for n, v in oldest.items()] + TOOLS + [f"{ROOT}[checks,mnist]"]},
+        "oldest-py310": {"python": "python3.10", "torch": False,
+                         "pip": [f"{n}=={v}" for n, v in part1.items()] + TOOLS + [str(ROOT)]},
+    }
+
+
+def _fingerprint(recipe: dict) -> str:
+    # the package is part of what is installed: a change to it (or to the recipe) rebuilds
+    sources = sorted((ROOT / "src").rglob("*.py")) + [ROOT / "pyproject.toml"]
+    digest = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode())
+    for path in sources:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _interpreter(name: str) -> str:
+    """A working ``python3.X``: on the PATH, else one pyenv installed but did not activate."""
+    version = name.removeprefix("python")
+    candidates = [shutil.which(name)] + sorted(str(p) for p in (Path.home() / ".pyenv" / "versions").glob(
+        f"{version}.*/bin/{name}"))
+    for candidate in filter(None, candidates):
+        if subprocess.run([candidate, "-c", "pass"], capture_output=True).returncode == 0:
+            return candidate
+    raise Unavailable(f"{name} is not installed")
+
+
+def environment(name: str) -> Path:
+    """The Python executable of environment ``name``, built first if missing or stale."""
+    recipe = recipes()[name]
+    python = _interpreter(recipe["python"])
+    pip = list(recipe["pip"])
+    if recipe["torch"]:
+        torch = str(local_cpu_torch())
+        pip = [torch if p.startswith("torch==") else p for p in pip]
+        if torch not in pip:
+            pip.insert(0, torch)
+    home = ENVS / name
+    stamp = home / ".recipe"
+    wanted = _fingerprint({**recipe, "pip": pip})
+    if stamp.is_file() and stamp.read_text() == wanted:
+        return home / "bin" / "python"
+    shutil.rmtree(home, ignore_errors=True)
+    subprocess.run([python, "-m", "venv", home], check=True)
+    args = [part for p in pip for part in (p.split(maxsplit=1) if p.startswith("-e ") else [p])]
+    subprocess.run([home / "bin" / "python", "-m", "pip", "install", "-qq", *args], cwd=ROOT, check=True,
+                   timeout=1800)
+    stamp.write_text(wanted)
+    return home / "bin" / "python"
+
+
+def main() -> int:
+    for name in recipes():
+        try:
+            print(f"{name}: {environment(name)}", flush=True)
+        except Unavailable as exc:
+            print(f"{name}: not built here ({exc})", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
