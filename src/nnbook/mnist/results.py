@@ -3,9 +3,8 @@
 Layout: ``results/<recipe>/<device>-seed<N>/`` holds ``history.json`` and ``model.pt`` of one
 run, made by ``tools/recipe_runs.py`` (CPU) or ``tools/gpu_check.py`` (CUDA), which also write
 ``results/<recipe>/<device>-runs.json``: each command's wall time, from process start to exit.
-``results/gpu/`` keeps what was measured on a lent H100 before the full ``make gpu-check`` could
-run there: the raw log of the speed runs, and the final accuracies of the book's recipe for
-eight seeds; ``results/recipes/test.json`` holds the fast recipe's sixteen GPU seeds.
+``results/gpu/`` keeps the raw records of the GPU machine: ``make gpu-check``'s log, and what was
+measured on it before that check existed.
 """
 
 from __future__ import annotations
@@ -18,8 +17,7 @@ from typing import Any
 from nnbook.mnist.history import best_epoch, final_epoch, load_history, seconds_to
 from nnbook.paths import project_root
 
-__all__ = ["results_root", "run_dirs", "seed_runs", "gpu_measurements", "device_summary", "device_table",
-           "TARGET"]
+__all__ = ["results_root", "run_dirs", "seed_runs", "device_summary", "device_table", "TARGET"]
 
 #: The accuracy every claim of Part 2 is about.
 TARGET = 0.994
@@ -64,32 +62,6 @@ def seed_runs(recipe: str, device: str):
     return pd.DataFrame(rows).set_index("seed")
 
 
-def gpu_measurements() -> dict[str, Any]:
-    """What the committed GPU logs say: the GPU, and per recipe the final accuracies of its seeds
-    and (for the book's recipe, from one run alone on the GPU) the seconds per epoch and command."""
-    from nnbook.mnist.config import RECIPES
-
-    gpu = results_root() / "gpu"
-    machine = (gpu / "h100-machine.txt").read_text().splitlines()[1].split(",")[0].strip()
-    log = (gpu / "h100-speed.txt").read_text().splitlines()
-    start = log.index("== --recipe book --seed 1 --out /tmp/book1")
-    summary = json.loads(log[start + 1])
-    wall = float(log[start + 2].split()[1])
-    epochs = json.loads(log[start + 3].split(" ", 1)[1].split("]")[0] + "]")
-    book = json.loads((gpu / "h100-book-test.json").read_text())["runs"]
-    sweep = json.loads((results_root() / "recipes" / "test.json").read_text())["runs"]
-    fast = [r for r in sweep if r["settings"] == RECIPES["fast"]]
-    return {
-        "device_name": machine,
-        "book": {"finals": [r["final"] for r in book], "seeds": sorted(r["seed"] for r in book),
-                 "epoch_seconds": epochs, "command_seconds": wall, "setup_seconds": summary["setup_seconds"],
-                 "final_seed1": summary["test_acc"], "precision": summary["precision"],
-                 "step_mode": summary["step_mode"]},
-        "fast": {"finals": [r["final"] for r in fast], "seeds": sorted(r["seed"] for r in fast),
-                 "precision": fast[0]["precision"], "step_mode": fast[0]["step_mode"]},
-    }
-
-
 def device_table(recipes: tuple[str, ...] = ("book", "fast")):
     """:func:`device_summary`, formatted for reading: percentages, seconds, "not timed"."""
     return device_summary(recipes).style.format(
@@ -97,34 +69,24 @@ def device_table(recipes: tuple[str, ...] = ("book", "fast")):
          "s per command": "{:.1f}"}, na_rep="not timed")
 
 
-def device_summary(recipes: tuple[str, ...] = ("book", "fast")):
-    """One row per recipe and device: the machine, the seeds, the accuracy range and the times.
-
-    CPU rows come from the committed run folders; GPU rows from :func:`gpu_measurements`.
-    """
+def device_summary(recipes: tuple[str, ...] = ("book", "fast"), devices: tuple[str, ...] = ("cpu", "cuda")):
+    """One row per recipe and device with committed runs: the machine, the seeds, the accuracy
+    range and the times (median over the seeds), all read from the run folders."""
     import pandas as pd
 
-    gpu = gpu_measurements()
     rows: list[dict[str, Any]] = []
     for recipe in recipes:
-        runs = run_dirs(recipe, "cpu")
-        table = seed_runs(recipe, "cpu")
-        first = load_history(runs[0])
-        rows.append({
-            "recipe": recipe, "device": first["device_name"], "precision": first["precision"],
-            "step": first["step_mode"], "seeds": len(table), "final min": table["final"].min(),
-            "final max": table["final"].max(), "s per epoch": table["s_per_epoch"].median(),
-            # set-up and epochs until the first epoch at 99.4 %, over the seeds that got there
-            "s to 99.4 %": table["s_to_target"].dropna().median(),
-            "s per command": table["command_s"].median(),
-        })
-        g = gpu[recipe]
-        epochs = sorted(g.get("epoch_seconds", []))
-        rows.append({
-            "recipe": recipe, "device": gpu["device_name"], "precision": g["precision"], "step": g["step_mode"],
-            "seeds": len(g["finals"]), "final min": min(g["finals"]), "final max": max(g["finals"]),
-            "s per epoch": epochs[len(epochs) // 2] if epochs else None,
-            "s to 99.4 %": None,  # the GPU logs hold final accuracies, not each epoch's
-            "s per command": g.get("command_seconds"),
-        })
+        for device in devices:
+            runs = run_dirs(recipe, device)
+            if not runs:
+                continue
+            table, first = seed_runs(recipe, device), load_history(runs[0])
+            rows.append({
+                "recipe": recipe, "device": first["device_name"], "precision": first["precision"],
+                "step": first["step_mode"], "seeds": len(table), "final min": table["final"].min(),
+                "final max": table["final"].max(), "s per epoch": table["s_per_epoch"].median(),
+                # set-up and epochs until the first epoch at 99.4 %, over the seeds that got there
+                "s to 99.4 %": table["s_to_target"].dropna().median(),
+                "s per command": table["command_s"].median(),
+            })
     return pd.DataFrame(rows).set_index(["recipe", "device"])
