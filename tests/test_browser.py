@@ -249,15 +249,13 @@ def _visible_text(driver, page: str, server: str) -> str:
 def test_glued_numbers_match_independent_computations(server: str, browser) -> None:
     """Two numbers a reader checks first, recomputed here without the package's code paths."""
     import json
-    import math
 
-    # Part 1: E_total of the classic 2-2-2 network (no biases), by plain arithmetic.
-    sig = lambda x: 1.0 / (1.0 + math.exp(-x))  # noqa: E731
-    i1, i2, t1, t2 = 0.05, 0.10, 0.01, 0.99
-    w1, w2, w3, w4, w5, w6, w7, w8 = 0.15, 0.20, 0.25, 0.30, 0.40, 0.45, 0.50, 0.55
-    a_h1, a_h2 = sig(w1 * i1 + w2 * i2), sig(w3 * i1 + w4 * i2)
-    a_o1, a_o2 = sig(w5 * a_h1 + w6 * a_h2), sig(w7 * a_h1 + w8 * a_h2)
-    e_total = 0.5 * (t1 - a_o1) ** 2 + 0.5 * (t2 - a_o2) ** 2
+    from reference import plain_forward
+
+    # Part 1: E_total of the classic 2-2-2 network (no biases), by plain arithmetic on the
+    # exercise's numbers as the chapter states them.
+    e_total = plain_forward(weights=(0.15, 0.20, 0.25, 0.30, 0.40, 0.45, 0.50, 0.55),
+                            inputs=(0.05, 0.10), targets=(0.01, 0.99))["E_total"]
     assert f"{e_total:.9f}" in _visible_text(browser, "book/part1/network.html", server)
 
     # Part 2: the live re-evaluation shows the committed run's final accuracy.

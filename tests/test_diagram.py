@@ -1,42 +1,76 @@
-"""The network drawing and the loss plots: drawn from the numbers they claim to show."""
+"""The network drawing: drawn from the numbers it claims to show, wired as the equations are."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from nnbook import diagram, plots, tiny
+from nnbook.backprop import diagram, network
+from nnbook.backprop.problem import CLASSIC, WEIGHT_NAMES, Problem
+
+PROBLEM = Problem(inputs=(0.7, -0.3), targets=(0.25, 0.5), weights=(0.11, -0.22, 0.33, 0.44, 1.55, 0.66, -0.77, 0.88))
 
 
 def _texts(fig: Figure) -> dict[str, str]:
     return {t.get_gid(): t.get_text() for ax in fig.axes for t in ax.texts if t.get_gid()}
 
 
-def test_diagram_labels_every_neuron_and_weight_from_the_weights():
-    weights = (0.11, -0.22, 0.33, 0.44, 1.55, 0.66, -0.77, 0.88)
-    fig = diagram.draw_network(weights)
+def test_diagram_labels_every_neuron_and_weight_from_the_problem():
+    fig = diagram.draw_network(PROBLEM)
     assert isinstance(fig, Figure)
     texts = _texts(fig)
     for neuron in ("i1", "i2", "h1", "h2", "o1", "o2"):
         assert texts[f"neuron-{neuron}"] == neuron
-    for k, w in enumerate(weights, start=1):
-        assert texts[f"label-w{k}"] == f"w{k} = {w:.2f}"
+    for name, w in zip(WEIGHT_NAMES, PROBLEM.weights):
+        assert texts[f"label-{name}"] == f"{name} = {w:.2f}"
+    shown = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert {f"{x:g}" for x in PROBLEM.inputs} | {f"target {t:g}" for t in PROBLEM.targets} <= set(shown)
 
 
-def test_diagram_edges_follow_the_equations():
-    # h1 = w1*i1 + w2*i2, h2 = w3*i1 + w4*i2, o1 = w5*a_h1 + w6*a_h2, o2 = w7*a_h1 + w8*a_h2
-    assert diagram.EDGES == {
-        "w1": ("i1", "h1"), "w2": ("i2", "h1"), "w3": ("i1", "h2"), "w4": ("i2", "h2"),
-        "w5": ("h1", "o1"), "w6": ("h2", "o1"), "w7": ("h1", "o2"), "w8": ("h2", "o2"),
-    }
+def _net_inputs(problem: Problem) -> dict[str, float]:
+    fw = network.forward(problem)
+    return {"h1": fw.h1, "h2": fw.h2, "o1": fw.o1, "o2": fw.o2}
+
+
+def _values(problem: Problem) -> dict[str, float]:
+    """What each neuron sends along its edges: the input itself, or the activation."""
+    fw = network.forward(problem)
+    return {"i1": problem.inputs[0], "i2": problem.inputs[1], "h1": fw.a_h1, "h2": fw.a_h2}
+
+
+@pytest.mark.parametrize("name", WEIGHT_NAMES)
+def test_each_edge_is_the_weight_the_forward_pass_uses(name):
+    """EDGES[w] = (src, dst) exactly when w multiplies src's value into dst's net input.
+
+    Nudging w changes dst's net input by the nudge times src's value, and changes no net input
+    of the same layer or below.
+    """
+    src, dst = diagram.EDGES[name]
+    k, nudge = WEIGHT_NAMES.index(name), 1e-3
+    weights = list(PROBLEM.weights)
+    weights[k] += nudge
+    before, after = _net_inputs(PROBLEM), _net_inputs(PROBLEM.with_weights(weights))
+    assert after[dst] - before[dst] == pytest.approx(nudge * _values(PROBLEM)[src], rel=1e-9)
+    layer = {"h1": 1, "h2": 1, "o1": 2, "o2": 2}
+    for other in (n for n in before if n != dst and layer[n] <= layer[dst]):
+        assert after[other] == before[other], (name, other)
+
+
+def test_each_arrow_runs_from_its_source_to_its_destination():
+    fig = diagram.draw_network()
+    arrows = {a.get_gid(): a for ax in fig.axes for a in ax.texts if (a.get_gid() or "").startswith("edge-")}
+    assert set(arrows) == {f"edge-{w}" for w in WEIGHT_NAMES}
+    for name, (src, dst) in diagram.EDGES.items():
+        arrow = arrows[f"edge-{name}"]
+        assert tuple(arrow.xyann) == diagram.NEURON_POSITIONS[src]
+        assert tuple(arrow.xy) == diagram.NEURON_POSITIONS[dst]
 
 
 def test_diagram_saves_atomically(tmp_path):
     out = tmp_path / "net.png"
-    diagram.draw_network(path=out)
+    diagram.draw_network(CLASSIC, out)
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
@@ -50,35 +84,12 @@ def test_failed_figure_save_leaves_no_file(tmp_path, monkeypatch):
 
     monkeypatch.setattr(fig, "savefig", explode)
     with pytest.raises(OSError, match="disk full"):
-        diagram.save_figure(fig, tmp_path / "net.png")
+        diagram.save_figure(tmp_path / "net.png", fig)
     assert list(tmp_path.iterdir()) == []
 
 
-def test_diagram_rejects_bad_weights():
-    with pytest.raises(ValueError, match="weights"):
-        diagram.draw_network((0.1,) * 5)
+def test_diagram_rejects_bad_input():
+    with pytest.raises(ValueError, match="problem"):
+        diagram.draw_network((0.1,) * 8)
     with pytest.raises(ValueError, match="path"):
-        diagram.save_figure(diagram.draw_network(), "no-extension")
-
-
-def test_loss_curves_and_plots():
-    curves = plots.loss_curves(n_steps=100)
-    assert list(curves.columns) == [0.1, 0.2, 0.5, 0.8, 1.0, 2.0]
-    assert len(curves) == 101
-    # independent of tiny.train: a plain loop of tiny.step
-    w = tiny.CLASSIC.weights
-    for _ in range(100):
-        w = tiny.step(w, 0.8)
-    assert curves[0.8].iloc[-1] == pytest.approx(tiny.forward(w).E_total, rel=1e-12)
-
-    grid = plots.plot_loss_grid(curves)
-    visible = [ax for ax in grid.axes if ax.get_visible()]
-    assert len(visible) == 6
-    for ax, eta in zip(visible, curves.columns):
-        np.testing.assert_array_equal(ax.lines[0].get_ydata(), curves[eta].to_numpy())
-        assert f"{eta:g}" in ax.get_title()
-
-    comparison = plots.plot_loss_comparison(curves)
-    (ax,) = comparison.axes
-    assert len(ax.lines) == 6
-    assert ax.get_yscale() == "log"
+        diagram.save_figure("no-extension", diagram.draw_network())

@@ -20,7 +20,8 @@ from packaging.version import Version
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
 #: Part 1's tests that need no PyTorch (run on Python 3.10 with the oldest dependencies)
-PART1_TESTS = ["tests/test_io.py", "tests/test_sheet.py", "tests/test_diagram.py", "tests/test_tiny.py"]
+PART1_TESTS = ["tests/test_io.py", "tests/test_sheet.py", "tests/test_diagram.py", "tests/test_network.py",
+               "tests/test_plots.py"]
 #: tests of code that runs everywhere a reader runs it (no GPU, no browser, no LibreOffice, no build)
 READER_MARKS = "not spreadsheet and not browser and not built and not slow"
 

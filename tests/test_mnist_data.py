@@ -190,16 +190,45 @@ def test_iterate_batches_covers_every_image_once_in_order() -> None:
         assert torch.equal(x, images[y].float() / 255)
 
 
-def test_grids_are_figures() -> None:
+def test_digit_grid_shows_each_image_under_its_title() -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    split = data.load_split(False).subset(4)
-    fig1 = data.digit_grid(split.images, [str(int(v)) for v in split.labels], cols=2)
-    fig2 = data.augmented_grid(split.images[:2], copies=3)
-    assert len(fig1.axes) == 4 and len(fig2.axes) == 8
+    split = data.load_split(False).subset(5)
+    titles = [f"label {int(v)}" for v in split.labels]
+    fig = data.digit_grid(split.images, titles, cols=3)
+    shown = [ax for ax in fig.axes if ax.images]
+    assert len(shown) == 5 and len(fig.axes) - len(shown) < 3  # the empty panels: the last row's rest
+    for ax, image, title in zip(shown, split.images, titles):  # in order, each with its own title
+        assert torch.equal(torch.as_tensor(ax.images[0].get_array()), image[0].float() / 255)
+        assert ax.get_title() == title
+    plt.close("all")
+
+
+def test_augmented_grid_rows_are_an_original_then_its_rotations() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    images = data.load_split(False).subset(2).images
+    originals = images[:, 0].float() / 255
+
+    def panels(fig) -> torch.Tensor:  # (rows, columns, 28, 28)
+        arrays = [torch.as_tensor(ax.images[0].get_array()) for ax in fig.axes]
+        return torch.stack(arrays).reshape(len(images), -1, 28, 28)
+
+    still = panels(data.augmented_grid(images, max_degrees=0.0, copies=3))
+    assert still.shape[1] == 4  # the original, then three copies
+    assert torch.allclose(still, originals[:, None].expand_as(still), atol=1e-5)  # no rotation: copies equal it
+    turned = panels(data.augmented_grid(images, max_degrees=30.0, copies=3))
+    assert torch.equal(turned[:, 0], originals)
+    for row, original in zip(turned, originals):  # rotated copies: other pixels, about the same ink
+        assert max(float((copy - original).abs().max()) for copy in row[1:]) > 0.1
+        for copy in row[1:]:
+            assert float(copy.sum()) == pytest.approx(float(original.sum()), rel=0.1)
     plt.close("all")
 
 

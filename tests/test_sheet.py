@@ -13,8 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nnbook import sheet, tiny
-from nnbook.tiny import CLASSIC_WITH_BIASES, TABLE_COLUMNS
+from nnbook.backprop import network, sheet
+from nnbook.backprop.network import TABLE_COLUMNS
+from nnbook.backprop.problem import CLASSIC, CLASSIC_WITH_BIASES, WEIGHT_NAMES, Problem
+from reference import PUBLISHED_AFTER_ONE_STEP, PUBLISHED_FORWARD
 
 # LibreOffice's "recalculate on load" setting for OOXML and ODF files: 0 = always. Set in a
 # throw-away profile so the result never depends on the machine's defaults.
@@ -71,15 +73,26 @@ def assert_tables_close(got: pd.DataFrame, want: pd.DataFrame) -> None:
 
 # ------------------------------------------------------------------ the file itself
 
+def _named_cell(wb, name: str):
+    (sheet_name, ref), = list(wb.defined_names[name].destinations)
+    return wb[sheet_name][ref.replace("$", "")]
+
+
 def test_xlsx_holds_formulas_names_and_no_cached_values(tmp_path):
     from openpyxl import load_workbook
 
-    path = sheet.write_xlsx(tmp_path / "t.xlsx", n_steps=3)
+    problem = Problem(inputs=(0.3, -0.2), targets=(0.7, 0.1), weights=[0.01 * k for k in range(1, 9)],
+                      biases=(0.125, -0.5))
+    path = sheet.write_xlsx(tmp_path / "t.xlsx", problem, 0.37, 3)
     wb = load_workbook(path)
     ws = wb[sheet.SHEET_NAME]
-    assert set(sheet.PARAMETER_NAMES) <= set(wb.defined_names)
-    assert wb.defined_names["eta"].attr_text.endswith("$B$8")
-    assert ws["B8"].value == 0.5
+    # each named cell holds the value it names, so the formulas compute with the problem asked for
+    given = {"i_1": problem.inputs[0], "i_2": problem.inputs[1], "t_1": problem.targets[0],
+             "t_2": problem.targets[1], "eta": 0.37, "b_1": problem.biases[0], "b_2": problem.biases[1],
+             **{f"{w}_0": v for w, v in zip(WEIGHT_NAMES, problem.weights)}}
+    assert set(given) == set(sheet.PARAMETER_NAMES)
+    for name, value in given.items():
+        assert _named_cell(wb, name).value == value, name
     first, second = sheet.HEADER_ROW + 1, sheet.HEADER_ROW + 2
     col = sheet.column_letter
     assert ws[f"{col('w5')}{first}"].value == "=w5_0"
@@ -96,9 +109,9 @@ def test_xlsx_holds_formulas_names_and_no_cached_values(tmp_path):
 @pytest.mark.spreadsheet
 def test_libreoffice_recomputes_the_python_table(tmp_path):
     n = 100
-    path = sheet.write_xlsx(tmp_path / "backprop.xlsx", n_steps=n)
+    path = sheet.write_xlsx(tmp_path / "backprop.xlsx", CLASSIC, 0.5, n)
     got = read_table(libreoffice_recalculate(path, tmp_path), n + 1)
-    assert_tables_close(got, tiny.train(eta=0.5, n_steps=n))
+    assert_tables_close(got, network.train(CLASSIC, 0.5, n))
 
 
 @pytest.mark.spreadsheet
@@ -107,36 +120,34 @@ def test_libreoffice_follows_a_new_eta_in_the_named_cell(tmp_path):
     from openpyxl import load_workbook
 
     n, new_eta = 100, 2.0
-    path = sheet.write_xlsx(tmp_path / "backprop.xlsx", n_steps=n, eta=0.5)
+    path = sheet.write_xlsx(tmp_path / "backprop.xlsx", CLASSIC, 0.5, n)
     wb = load_workbook(path)
-    dest = wb.defined_names["eta"].destinations
-    (sheet_name, ref), = list(dest)
-    wb[sheet_name][ref.replace("$", "")] = new_eta
+    _named_cell(wb, "eta").value = new_eta
     edited = tmp_path / "edited.xlsx"
     wb.save(edited)
     got = read_table(libreoffice_recalculate(edited, tmp_path), n + 1)
-    assert_tables_close(got, tiny.train(eta=new_eta, n_steps=n))
+    assert_tables_close(got, network.train(CLASSIC, new_eta, n))
     with pytest.raises(AssertionError):  # and it really differs from the eta = 0.5 table
-        assert_tables_close(got, tiny.train(eta=0.5, n_steps=n))
+        assert_tables_close(got, network.train(CLASSIC, 0.5, n))
 
 
 @pytest.mark.spreadsheet
 def test_libreoffice_reproduces_the_published_version_with_biases(tmp_path):
     p = CLASSIC_WITH_BIASES
-    path = sheet.write_xlsx(tmp_path / "b.xlsx", n_steps=5, eta=p.eta, biases=p.biases)
+    path = sheet.write_xlsx(tmp_path / "b.xlsx", p, 0.5, 5)
     got = read_table(libreoffice_recalculate(path, tmp_path), 6)
-    assert got.loc[0, "E_total"] == pytest.approx(0.298371109, abs=1e-9)  # published value
-    assert got.loc[1, "w5"] == pytest.approx(0.35891648, abs=1e-8)  # published value
-    assert_tables_close(got, tiny.train(p.weights, p.eta, 5, biases=p.biases))
+    assert got.loc[0, "E_total"] == pytest.approx(PUBLISHED_FORWARD["E_total"], abs=1e-9)
+    assert got.loc[1, "w5"] == pytest.approx(PUBLISHED_AFTER_ONE_STEP["w5"], abs=1e-8)
+    assert_tables_close(got, network.train(p, 0.5, 5))
 
 
 # ------------------------------------------------------------------ CSV and atomic writing
 
 def test_csv_round_trip_is_exact(tmp_path):
-    table = tiny.train(n_steps=20)
+    table = network.train(CLASSIC_WITH_BIASES, 0.5, 20)
     # every float is written in full (shortest round-trip repr); pandas' default parser may be off
     # by one ulp on some versions (2.0), so read it back with the exact one
-    back = pd.read_csv(sheet.write_csv(table, tmp_path / "sub" / "t.csv"), float_precision="round_trip")
+    back = pd.read_csv(sheet.write_csv(tmp_path / "sub" / "t.csv", table), float_precision="round_trip")
     assert list(back.columns) == list(TABLE_COLUMNS)
     pd.testing.assert_frame_equal(back, table, check_exact=True)
 
@@ -155,7 +166,7 @@ def test_failed_csv_write_leaves_old_file_and_no_partial_file(tmp_path, monkeypa
 
     monkeypatch.setattr(pd.DataFrame, "to_csv", explode)
     with pytest.raises(OSError, match="disk full"):
-        sheet.write_csv(tiny.train(n_steps=1), target)
+        sheet.write_csv(target, network.train(steps=1))
     assert target.read_text() == "old\n"
     assert _no_temporary_files(tmp_path)
 
@@ -170,7 +181,7 @@ def test_failed_xlsx_write_leaves_no_file(tmp_path, monkeypatch):
     monkeypatch.setattr(wbmod.Workbook, "save", explode)
     target = tmp_path / "t.xlsx"
     with pytest.raises(OSError, match="disk full"):
-        sheet.write_xlsx(target, n_steps=2)
+        sheet.write_xlsx(target, steps=2)
     assert not target.exists()
     assert _no_temporary_files(tmp_path)
 
@@ -178,11 +189,9 @@ def test_failed_xlsx_write_leaves_no_file(tmp_path, monkeypatch):
 @pytest.mark.parametrize("kwargs, argument", [
     ({"eta": -0.5}, "eta"),
     ({"eta": float("nan")}, "eta"),
-    ({"n_steps": -1}, "n_steps"),
-    ({"n_steps": 1.5}, "n_steps"),
-    ({"weights": (0.1,) * 7}, "weights"),
-    ({"inputs": (float("inf"), 0.1)}, "inputs"),
-    ({"targets": (0.1, float("nan"))}, "targets"),
+    ({"steps": -1}, "steps"),
+    ({"steps": 1.5}, "steps"),
+    ({"problem": CLASSIC.weights}, "problem"),
 ])
 def test_write_xlsx_rejects_bad_input(tmp_path, kwargs, argument):
     with pytest.raises(ValueError, match=argument):
@@ -192,4 +201,4 @@ def test_write_xlsx_rejects_bad_input(tmp_path, kwargs, argument):
 
 def test_write_csv_rejects_non_table(tmp_path):
     with pytest.raises(ValueError, match="table"):
-        sheet.write_csv([1, 2, 3], tmp_path / "x.csv")  # type: ignore[arg-type]
+        sheet.write_csv(tmp_path / "x.csv", [1, 2, 3])  # type: ignore[arg-type]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Sequence
 
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from nnbook.backprop.problem import CLASSIC, WEIGHT_NAMES, Problem, check_problem
+from nnbook.errors import UsageError
 from nnbook.io import atomic_path
-from nnbook.tiny import CLASSIC, WEIGHT_NAMES, _finite_floats
 
 __all__ = ["NEURON_POSITIONS", "EDGES", "draw_network", "save_figure"]
 
@@ -27,56 +28,60 @@ EDGES: dict[str, tuple[str, str]] = {
 _COLOURS = {"i": "#dbe9f6", "h": "#fde7c8", "o": "#d9f0d3"}
 
 
-def draw_network(weights: Sequence[float] = CLASSIC.weights,
-                 inputs: Sequence[float] = CLASSIC.inputs,
-                 targets: Sequence[float] = CLASSIC.targets,
-                 path: str | os.PathLike[str] | None = None) -> Figure:
+def draw_network(problem: Problem = CLASSIC, path: str | os.PathLike[str] | None = None) -> Figure:
     """Draw the 2-2-2 network with every edge labelled ``wk = value``; return the Figure.
 
     Inputs and targets are written beside the input and output neurons. With ``path`` the
     figure is also saved there (atomically; the format follows the file's extension).
     """
-    w = dict(zip(WEIGHT_NAMES, _finite_floats(weights, "weights", 8)))
-    x = _finite_floats(inputs, "inputs", 2)
-    t = _finite_floats(targets, "targets", 2)
-
+    p = check_problem(problem)
     fig = Figure(figsize=(7.5, 4.2), layout="constrained")
     ax = fig.add_subplot()
-    pos = NEURON_POSITIONS
-    for name, (src, dst) in EDGES.items():
-        (x0, y0), (x1, y1) = pos[src], pos[dst]
-        ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
-                    arrowprops=dict(arrowstyle="-|>", color="0.45", lw=1.2,
-                                    shrinkA=22, shrinkB=22))
-        # crossing edges get their label nearer the source, so the two labels do not collide
-        frac = 0.5 if y0 == y1 else 0.3
-        lx, ly = x0 + frac * (x1 - x0), y0 + frac * (y1 - y0)
-        ax.text(lx, ly, f"{name} = {w[name]:.2f}", ha="center", va="center", fontsize=9,
-                bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="0.8"), gid=f"label-{name}")
-    for name, (px, py) in pos.items():
-        ax.scatter([px], [py], s=1500, color=_COLOURS[name[0]], edgecolors="0.3", zorder=3)
-        ax.text(px, py, name, ha="center", va="center", fontsize=12, weight="bold", zorder=4,
-                gid=f"neuron-{name}")
-    for k in (0, 1):
-        ax.text(-0.28, pos[f"i{k + 1}"][1], f"{x[k]:g}", ha="right", va="center", fontsize=10)
-        ax.text(2.28, pos[f"o{k + 1}"][1], f"target {t[k]:g}", ha="left", va="center",
-                fontsize=10)
-    for px, label in ((0.0, "inputs"), (1.0, "hidden layer"), (2.0, "outputs")):
-        ax.text(px, 1.42, label, ha="center", va="bottom", fontsize=10, color="0.35")
+    _draw_edges(ax, dict(zip(WEIGHT_NAMES, p.weights)))
+    _draw_neurons(ax, p.inputs, p.targets)
     ax.set_xlim(-0.75, 2.85)
     ax.set_ylim(-0.35, 1.55)
     ax.set_aspect("equal")
     ax.axis("off")
     if path is not None:
-        save_figure(fig, path)
+        save_figure(path, fig)
     return fig
 
 
-def save_figure(fig: Figure, path: str | os.PathLike[str], dpi: int = 150) -> Path:
+def _draw_edges(ax: Axes, weights: dict[str, float]) -> None:
+    """One arrow per weight, from the neuron it leaves to the neuron it enters, labelled with its value."""
+    for name, (src, dst) in EDGES.items():
+        (x0, y0), (x1, y1) = NEURON_POSITIONS[src], NEURON_POSITIONS[dst]
+        ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
+                    arrowprops=dict(arrowstyle="-|>", color="0.45", lw=1.2,
+                                    shrinkA=22, shrinkB=22), gid=f"edge-{name}")
+        # crossing edges get their label nearer the source, so the two labels do not collide
+        frac = 0.5 if y0 == y1 else 0.3
+        lx, ly = x0 + frac * (x1 - x0), y0 + frac * (y1 - y0)
+        ax.text(lx, ly, f"{name} = {weights[name]:.2f}", ha="center", va="center", fontsize=9,
+                bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="0.8"), gid=f"label-{name}")
+
+
+def _draw_neurons(ax: Axes, inputs: tuple[float, float], targets: tuple[float, float]) -> None:
+    """The six neurons, the input values and targets beside them, and the layer names above."""
+    pos = NEURON_POSITIONS
+    for name, (px, py) in pos.items():
+        ax.scatter([px], [py], s=1500, color=_COLOURS[name[0]], edgecolors="0.3", zorder=3)
+        ax.text(px, py, name, ha="center", va="center", fontsize=12, weight="bold", zorder=4,
+                gid=f"neuron-{name}")
+    for k in (0, 1):
+        ax.text(-0.28, pos[f"i{k + 1}"][1], f"{inputs[k]:g}", ha="right", va="center", fontsize=10)
+        ax.text(2.28, pos[f"o{k + 1}"][1], f"target {targets[k]:g}", ha="left", va="center",
+                fontsize=10)
+    for px, label in ((0.0, "inputs"), (1.0, "hidden layer"), (2.0, "outputs")):
+        ax.text(px, 1.42, label, ha="center", va="bottom", fontsize=10, color="0.35")
+
+
+def save_figure(path: str | os.PathLike[str], fig: Figure, dpi: int = 150) -> Path:
     """Save ``fig`` to ``path`` atomically (format from the extension, e.g. .png or .svg)."""
     fmt = Path(path).suffix.lstrip(".").lower()
     if not fmt:
-        raise ValueError(f"path must end in a file extension such as .png, got {str(path)!r}")
+        raise UsageError(f"path must end in a file extension such as .png, got {str(path)!r}")
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format=fmt, dpi=dpi)
     return Path(path)

@@ -7,7 +7,8 @@ from typing import Sequence
 import pandas as pd
 from matplotlib.figure import Figure
 
-from nnbook.tiny import CLASSIC, train
+from nnbook.backprop.network import train
+from nnbook.backprop.problem import CLASSIC, Problem
 
 __all__ = ["ETAS", "loss_curves", "plot_loss_grid", "plot_loss_comparison"]
 
@@ -15,11 +16,10 @@ __all__ = ["ETAS", "loss_curves", "plot_loss_grid", "plot_loss_comparison"]
 ETAS: tuple[float, ...] = (0.1, 0.2, 0.5, 0.8, 1.0, 2.0)
 
 
-def loss_curves(etas: Sequence[float] = ETAS, n_steps: int = 100,
-                weights: Sequence[float] = CLASSIC.weights) -> pd.DataFrame:
-    """E_total at iterations 0..n_steps, one column per learning rate (index: iteration)."""
-    curves = {float(eta): train(weights, eta, n_steps)["E_total"].to_numpy() for eta in etas}
-    out = pd.DataFrame(curves, index=pd.RangeIndex(n_steps + 1, name="iteration"))
+def loss_curves(problem: Problem = CLASSIC, etas: Sequence[float] = ETAS, steps: int = 100) -> pd.DataFrame:
+    """E_total at iterations 0..steps, one column per learning rate (index: iteration)."""
+    curves = {float(eta): train(problem, eta, steps)["E_total"].to_numpy() for eta in etas}
+    out = pd.DataFrame(curves, index=pd.RangeIndex(steps + 1, name="iteration"))
     out.columns.name = "eta"
     return out
 

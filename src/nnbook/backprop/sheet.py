@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Sequence
-
+from typing import Any
 import pandas as pd
 
+from nnbook.backprop.network import TABLE_COLUMNS
+from nnbook.backprop.problem import CLASSIC, CLASSIC_ETA, WEIGHT_NAMES, Problem, check_problem
+from nnbook.backprop.validate import check_eta, check_steps
+from nnbook.errors import UsageError
 from nnbook.io import atomic_path
-from nnbook.tiny import (CLASSIC, TABLE_COLUMNS, WEIGHT_NAMES, _check_eta, _check_n_steps,
-                         _finite_floats)
 
 __all__ = ["write_csv", "write_xlsx", "table_html", "SHEET_NAME", "HEADER_ROW",
            "PARAMETER_NAMES", "column_letter"]
@@ -46,13 +47,13 @@ def column_letter(name: str) -> str:
     return get_column_letter(TABLE_COLUMNS.index(name) + 1)
 
 
-def write_csv(table: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
-    """Write the training table (from :func:`nnbook.tiny.train`) to ``path`` as CSV, atomically.
+def write_csv(path: str | os.PathLike[str], table: pd.DataFrame) -> Path:
+    """Write the training table (from :func:`nnbook.backprop.network.train`) to ``path`` as CSV, atomically.
 
     Floats are written with full float64 precision (shortest round-trip repr).
     """
     if not isinstance(table, pd.DataFrame):
-        raise ValueError(f"table must be a pandas DataFrame, got {type(table).__name__}")
+        raise UsageError(f"table must be a pandas DataFrame, got {type(table).__name__}")
     with atomic_path(path) as tmp:
         table.to_csv(tmp, index=False)
     return Path(path)
@@ -95,63 +96,64 @@ def _row_formulas(r: int) -> dict[str, str]:
     return f
 
 
-def write_xlsx(path: str | os.PathLike[str],
-               n_steps: int = 100,
-               eta: float = CLASSIC.eta,
-               weights: Sequence[float] = CLASSIC.weights,
-               inputs: Sequence[float] = CLASSIC.inputs,
-               targets: Sequence[float] = CLASSIC.targets,
-               biases: Sequence[float] = CLASSIC.biases) -> Path:
+def write_xlsx(path: str | os.PathLike[str], problem: Problem = CLASSIC, eta: float = CLASSIC_ETA,
+               steps: int = 100) -> Path:
     """Write the training spreadsheet as an .xlsx of live formulas, atomically; return the path.
 
-    Rows for iterations 0..``n_steps`` (the same rows as :func:`nnbook.tiny.train`). The file
-    stores formulas only, no cached results, and asks the application to recalculate on load.
+    Rows for iterations 0..``steps`` (the same rows as :func:`nnbook.backprop.network.train`). The
+    file stores formulas only, no cached results, and asks the application to recalculate on load.
     """
     from openpyxl import Workbook
-    from openpyxl.styles import Font, PatternFill
-    from openpyxl.workbook.defined_name import DefinedName
 
-    n_steps = _check_n_steps(n_steps)
-    values = dict(zip(PARAMETER_NAMES, (
-        *_finite_floats(inputs, "inputs", 2), *_finite_floats(targets, "targets", 2),
-        _check_eta(eta), *_finite_floats(biases, "biases", 2),
-        *_finite_floats(weights, "weights", 8))))
-
+    p, eta, steps = check_problem(problem), check_eta(eta), check_steps(steps)
     wb = Workbook()
     ws = wb.active
     ws.title = SHEET_NAME
-    ws["A1"] = "Backpropagation by hand: the 2-2-2 network, trained by gradient descent"
-    ws["A1"].font = Font(bold=True, size=13)
-    ws["A2"] = ("Every number below is a formula. Change eta (or any yellow cell) and the "
-                "whole table recomputes.")
-    bold, yellow = Font(bold=True), PatternFill("solid", fgColor="FFF2CC")
-    for k, (name, label) in enumerate(PARAMETER_NAMES.items()):
-        r = _FIRST_PARAMETER_ROW + k
-        ws.cell(r, 1, name).font = bold
-        ws.cell(r, 2, values[name]).fill = yellow
-        ws.cell(r, 3, label)
-        wb.defined_names[name] = DefinedName(name, attr_text=f"'{SHEET_NAME}'!$B${r}")
-    assert _FIRST_PARAMETER_ROW + len(PARAMETER_NAMES) < HEADER_ROW
-
-    for j, name in enumerate(TABLE_COLUMNS, start=1):
-        ws.cell(HEADER_ROW, j, name).font = bold
-    for k in range(n_steps + 1):
-        r = HEADER_ROW + 1 + k
-        for name, formula in _row_formulas(r).items():
-            ws[f"{column_letter(name)}{r}"] = formula
-            ws[f"{column_letter(name)}{r}"].number_format = "0" if name == "iteration" \
-                else "0.000000000"
-
-    ws.freeze_panes = ws.cell(HEADER_ROW + 1, 2)
-    ws.column_dimensions["A"].width = 10
-    ws.column_dimensions["C"].width = 14
-    for name in TABLE_COLUMNS[1:]:
-        ws.column_dimensions[column_letter(name)].width = 13
+    _write_parameters(wb, ws, (*p.inputs, *p.targets, eta, *p.biases, *p.weights))
+    _write_table(ws, steps)
     # no cached values are stored, so ask Excel to compute everything when the file opens
     wb.calculation.fullCalcOnLoad = True
     with atomic_path(path) as tmp:
         wb.save(tmp)
     return Path(path)
+
+
+def _write_parameters(wb: Any, ws: Any, values: tuple[float, ...]) -> None:
+    """The title and the named, yellow parameter cells (``values`` in the order of PARAMETER_NAMES)."""
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.workbook.defined_name import DefinedName
+
+    ws["A1"] = "Backpropagation by hand: the 2-2-2 network, trained by gradient descent"
+    ws["A1"].font = Font(bold=True, size=13)
+    ws["A2"] = ("Every number below is a formula. Change eta (or any yellow cell) and the "
+                "whole table recomputes.")
+    yellow = PatternFill("solid", fgColor="FFF2CC")
+    for k, (name, label) in enumerate(PARAMETER_NAMES.items()):
+        r = _FIRST_PARAMETER_ROW + k
+        ws.cell(r, 1, name).font = Font(bold=True)
+        ws.cell(r, 2, values[k]).fill = yellow
+        ws.cell(r, 3, label)
+        wb.defined_names[name] = DefinedName(name, attr_text=f"'{SHEET_NAME}'!$B${r}")
+    assert _FIRST_PARAMETER_ROW + len(PARAMETER_NAMES) < HEADER_ROW
+    ws.column_dimensions["A"].width = 10
+    ws.column_dimensions["C"].width = 14
+
+
+def _write_table(ws: Any, steps: int) -> None:
+    """The header row and one row of formulas per iteration 0..steps."""
+    from openpyxl.styles import Font
+
+    for j, name in enumerate(TABLE_COLUMNS, start=1):
+        ws.cell(HEADER_ROW, j, name).font = Font(bold=True)
+    for k in range(steps + 1):
+        r = HEADER_ROW + 1 + k
+        for name, formula in _row_formulas(r).items():
+            cell = ws[f"{column_letter(name)}{r}"]
+            cell.value = formula
+            cell.number_format = "0" if name == "iteration" else "0.000000000"
+    ws.freeze_panes = ws.cell(HEADER_ROW + 1, 2)
+    for name in TABLE_COLUMNS[1:]:
+        ws.column_dimensions[column_letter(name)].width = 13
 
 
 def table_html(table: pd.DataFrame, max_height: str = "28em", digits: int = 6) -> str:

@@ -1,8 +1,8 @@
 """The same network in matrix form: weight matrices, delta vectors, outer products.
 
-Row j of a weight matrix holds the weights *into* neuron j, so a layer is ``z = W @ a``::
+Row j of a weight matrix holds the weights *into* neuron j, so a layer is ``z = W @ a + b``::
 
-    W1 = [[w1, w2],      W2 = [[w5, w6],
+    W1 = [[w1, w2],      W2 = [[w5, w6],      b_h = [b1, b1]    b_o = [b2, b2]
           [w3, w4]]            [w7, w8]]
 
 Backpropagation is then four lines (``*`` is the element-wise product)::
@@ -12,7 +12,8 @@ Backpropagation is then four lines (``*`` is the element-wise product)::
     delta_h = (W2.T @ delta_o) * a_h * (1 - a_h)
     dE/dW1  = outer(delta_h, i)
 
-which is what autograd frameworks do for every layer, whatever its size.
+which is what autograd frameworks do for every layer, whatever its size. The biases are fixed,
+so they appear in the forward pass only.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from typing import Sequence
 
 import numpy as np
 
-from nnbook.tiny import CLASSIC, Weights, _finite_floats, sigmoid
+from nnbook.backprop.network import sigmoid
+from nnbook.backprop.problem import CLASSIC, Problem, Weights, check_problem
+from nnbook.backprop.validate import finite_floats
 
 __all__ = [
     "to_matrices",
@@ -37,7 +40,7 @@ __all__ = [
 
 def to_matrices(weights: Sequence[float] = CLASSIC.weights) -> tuple[np.ndarray, np.ndarray]:
     """(w1..w8) -> (W1, W2), each 2x2, row j = the weights into neuron j."""
-    w = np.array(_finite_floats(weights, "weights", 8), dtype=np.float64)
+    w = np.array(finite_floats(weights, "weights", 8), dtype=np.float64)
     return w[:4].reshape(2, 2), w[4:].reshape(2, 2)
 
 
@@ -45,13 +48,18 @@ def from_matrices(W1: np.ndarray, W2: np.ndarray) -> Weights:
     """(W1, W2) -> (w1..w8): the inverse of :func:`to_matrices` (row-major flattening)."""
     flat = np.concatenate([np.asarray(W1, np.float64).reshape(-1),
                            np.asarray(W2, np.float64).reshape(-1)])
-    return _finite_floats(flat, "weights", 8)  # type: ignore[return-value]
+    return finite_floats(flat, "weights", 8)  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
 class MatrixForward:
-    """The forward pass as vectors: x = (i1, i2), h = W1 x, a_h, o = W2 a_h, a_o, E_total."""
+    """The forward pass as vectors: x = (i1, i2), h = W1 x + b_h, a_h, o = W2 a_h + b_o, a_o, E_total.
 
+    It keeps the weight matrices it was made with, for the backward pass.
+    """
+
+    W1: np.ndarray
+    W2: np.ndarray
     x: np.ndarray
     t: np.ndarray
     h: np.ndarray
@@ -76,35 +84,30 @@ class MatrixGradients:
         return from_matrices(self.dW1, self.dW2)
 
 
-def forward_matrix(W1: np.ndarray, W2: np.ndarray,
-                   inputs: Sequence[float] = CLASSIC.inputs,
-                   targets: Sequence[float] = CLASSIC.targets) -> MatrixForward:
-    """The forward pass with matrices: two matrix-vector products and two sigmoids."""
-    W1, W2 = to_matrices(from_matrices(W1, W2))  # validates: 8 finite numbers in all
-    x = np.array(_finite_floats(inputs, "inputs", 2))
-    t = np.array(_finite_floats(targets, "targets", 2))
-    h = W1 @ x
+def forward_matrix(problem: Problem = CLASSIC) -> MatrixForward:
+    """The forward pass with matrices: two matrix-vector products, two bias vectors, two sigmoids."""
+    p = check_problem(problem)
+    W1, W2 = to_matrices(p.weights)
+    x, t = np.array(p.inputs), np.array(p.targets)
+    b_h, b_o = np.full(2, p.biases[0]), np.full(2, p.biases[1])  # one bias per layer, shared
+    h = W1 @ x + b_h
     a_h = sigmoid(h)
-    o = W2 @ a_h
+    o = W2 @ a_h + b_o
     a_o = sigmoid(o)
     E_total = float(0.5 * np.sum((t - a_o) ** 2))
-    return MatrixForward(x=x, t=t, h=h, a_h=a_h, o=o, a_o=a_o, E_total=E_total)
+    return MatrixForward(W1=W1, W2=W2, x=x, t=t, h=h, a_h=a_h, o=o, a_o=a_o, E_total=E_total)
 
 
-def backward_matrix(W2: np.ndarray, fw: MatrixForward) -> MatrixGradients:
-    """Backpropagate through a forward pass made with ``W2`` (W1 is not needed: no layer below)."""
-    W2 = np.asarray(W2, dtype=np.float64)
+def backward_matrix(fw: MatrixForward) -> MatrixGradients:
+    """Backpropagate through a forward pass (W1 is not needed: no layer below it)."""
     delta_o = (fw.a_o - fw.t) * fw.a_o * (1 - fw.a_o)
     dW2 = np.outer(delta_o, fw.a_h)
     # W2.T sends each output's error back along the same edges, weighted by the same weights
-    delta_h = (W2.T @ delta_o) * fw.a_h * (1 - fw.a_h)
+    delta_h = (fw.W2.T @ delta_o) * fw.a_h * (1 - fw.a_h)
     dW1 = np.outer(delta_h, fw.x)
     return MatrixGradients(delta_o=delta_o, delta_h=delta_h, dW1=dW1, dW2=dW2)
 
 
-def gradients_matrix(weights: Sequence[float] = CLASSIC.weights,
-                     inputs: Sequence[float] = CLASSIC.inputs,
-                     targets: Sequence[float] = CLASSIC.targets) -> MatrixGradients:
-    """Forward then backward in matrix form, from the flat weights (w1..w8)."""
-    W1, W2 = to_matrices(weights)
-    return backward_matrix(W2, forward_matrix(W1, W2, inputs, targets))
+def gradients_matrix(problem: Problem = CLASSIC) -> MatrixGradients:
+    """Forward then backward in matrix form."""
+    return backward_matrix(forward_matrix(problem))
