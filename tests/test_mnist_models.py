@@ -78,3 +78,18 @@ def test_receptive_field_of_main_model_matches_its_output_sizes() -> None:
             layer.register_forward_hook(lambda m, i, o: sizes.append(o.shape[-1]))
     model(x)
     assert sizes == [r.size for r in rows[1:]]
+
+
+@pytest.mark.parametrize("name", sorted(models.MODELS))
+def test_after_pooling_and_transition_are_found_by_what_they_are(name: str) -> None:
+    model = models.build_model(name).eval()
+    rest = models.after_pooling(model)
+    assert isinstance(rest[0][0], torch.nn.MaxPool2d) and len(rest) < len(model)
+    # the stages before the pooling keep the full resolution: only the pooling halves it
+    x = torch.zeros(1, 1, 28, 28)
+    before = model[: len(model) - len(rest)](x)
+    assert before.shape[-1] == 24 and rest[0](before).shape[-1] == 12
+    conv = models.transition_conv(model)
+    assert conv.kernel_size == (1, 1) and conv.out_channels < conv.in_channels
+    with pytest.raises(ValueError, match="no pooling"):
+        models.after_pooling(torch.nn.Sequential(torch.nn.Conv2d(1, 1, 3)))

@@ -17,6 +17,8 @@ __all__ = [
     "MODELS",
     "build_model",
     "count_parameters",
+    "after_pooling",
+    "transition_conv",
     "RFRow",
     "receptive_field_table",
     "summary",
@@ -114,6 +116,19 @@ def build_model(name: str = "main", mean: float = 0.0, std: float = 1.0, dropout
         raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
     extra = {} if dropout is None else {"dropout": dropout}
     return MODELS[name](mean=mean, std=std, **extra)
+
+
+def after_pooling(model: nn.Sequential) -> nn.Sequential:
+    """The layers from the pooling stage on (the transition, the low-resolution layers, the head)."""
+    for index, stage in enumerate(model):
+        if isinstance(stage, nn.Sequential) and isinstance(stage[0], nn.MaxPool2d):
+            return model[index:]
+    raise ValueError("the model has no pooling stage")
+
+
+def transition_conv(model: nn.Sequential) -> nn.Conv2d:
+    """The 1x1 convolution right after the pooling, which cuts the channels."""
+    return after_pooling(model)[0][1]
 
 
 def count_parameters(model: nn.Module) -> int:
