@@ -232,7 +232,7 @@ def arithmetic_floor(batch_sizes: list[int], *, images: int = 60_000, seconds: f
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from nnbook.mnist.config import config_from
+    from nnbook.mnist.config import command_for, config_from
     from nnbook.mnist.train import train
 
     log = (lambda *a: print(*a, file=sys.stderr, flush=True)) if not args.quiet else (lambda *a: None)
@@ -282,9 +282,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             final = history["epochs"][-1]
             b_runs.append({
                 "seed": seed,
-                "command": (f"python -m nnbook.mnist train --epochs {cfg.epochs} --batch-size {cfg.batch_size} "
-                            f"--lr {cfg.lr:g} --seed {seed} --out runs/fast-seed{seed}"
-                            + (f" --limit-train {cfg.limit_train}" if cfg.limit_train else "")),
+                # run inside this process (its epochs interleaved with A's): the command that
+                # trains the same settings on its own, not a command that was run
+                "equivalent_command": command_for(cfg, out=f"runs/fast-seed{seed}"),
                 "config": history["config"],
                 "epochs": [{k: r[k] for k in ("epoch", "test_acc", "seconds")} for r in history["epochs"]],
                 "final_acc": final["test_acc"],

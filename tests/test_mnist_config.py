@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import shlex
 import warnings
 
 import pytest
 import torch
 
-from nnbook.mnist.config import RECIPES, ConfigError, TrainConfig, config_from, recipe
+from nnbook.mnist.config import RECIPES, ConfigError, TrainConfig, command_for, config_from, recipe
 from nnbook.mnist.schedule import one_cycle_rates
 
 
@@ -84,3 +85,25 @@ def test_settings_table_names_every_setting_and_its_assertion() -> None:
     assert list(table.index) == list(SETTINGS)
     assert table.loc["full", "asserts final accuracy >="] == "99.4%" and "20 epochs" in table.loc["full", "trains"]
     assert table["trains"].str.len().max() <= 50, "pandas cuts longer cells short in the page"
+
+
+@pytest.mark.parametrize("name", sorted(RECIPES))
+@pytest.mark.parametrize("overrides", [{}, {"epochs": 3, "lr": 0.05},
+                                       {"batch_size": 512, "seed": 9, "limit_train": 999}])
+def test_command_for_is_a_command_that_trains_those_settings(name: str, overrides: dict) -> None:
+    """Parsed by the real command line, the line gives back exactly the settings it was made from."""
+    from nnbook.mnist.__main__ import _parser
+
+    cfg = recipe(name, **overrides)
+    line = command_for(cfg, out="runs/here")
+    assert line.startswith("python -m nnbook.mnist train ")
+    args = _parser().parse_args(shlex.split(line)[3:])
+    again = recipe(args.recipe, epochs=args.epochs, seed=args.seed, lr=args.lr, batch_size=args.batch_size,
+                   model=args.model, limit_train=args.limit_train)
+    assert again == cfg and str(args.out) == "runs/here"
+    assert command_for(cfg.as_dict(), out="runs/here") == line
+
+
+def test_command_for_refuses_settings_no_command_can_give() -> None:
+    with pytest.raises(ConfigError, match="cannot set"):
+        command_for(recipe("book", max_degrees=3.0))

@@ -13,7 +13,7 @@ from typing import Any
 
 from nnbook.errors import UsageError
 
-__all__ = ["TrainConfig", "RECIPES", "recipe", "recipes_table", "config_from", "ConfigError"]
+__all__ = ["TrainConfig", "RECIPES", "recipe", "recipes_table", "config_from", "command_for", "ConfigError"]
 
 
 class ConfigError(UsageError):
@@ -107,3 +107,25 @@ def config_from(**kwargs: Any) -> TrainConfig:
     if unknown:
         raise ConfigError(f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}")
     return replace(TrainConfig(), **kwargs)
+
+
+#: the settings ``python -m nnbook.mnist train`` sets with a flag; the others come from its recipe
+FLAGS = {"epochs": "--epochs", "batch_size": "--batch-size", "lr": "--lr", "model": "--model", "seed": "--seed",
+         "limit_train": "--limit-train"}
+
+
+def command_for(settings: TrainConfig | dict[str, Any], out: str = "runs/x") -> str:
+    """The ``train`` command line that trains with ``settings`` (a config, or one from a history).
+
+    The first recipe whose other settings match is named and only the differing flags given, so
+    the line is as short as it can be; a config no recipe and flags can express is refused.
+    """
+    cfg = settings if isinstance(settings, TrainConfig) else config_from(**settings)
+    for name in RECIPES:
+        base = recipe(name)
+        if all(getattr(base, f.name) == getattr(cfg, f.name) for f in fields(TrainConfig) if f.name not in FLAGS):
+            flags = [f"{flag} {getattr(cfg, key)}" for key, flag in FLAGS.items()
+                     if getattr(cfg, key) != getattr(base, key)]
+            return " ".join(["python -m nnbook.mnist train --recipe", name, *flags, "--out", out])
+    raise ConfigError("no recipe has these settings, and the command line cannot set "
+                      f"{', '.join(f.name for f in fields(TrainConfig) if f.name not in FLAGS)}")
