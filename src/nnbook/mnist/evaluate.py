@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
@@ -22,11 +22,12 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Evaluation:
-    """Loss and accuracy on a whole split."""
+    """Loss and accuracy on a whole split, and the scores they were computed from."""
 
     loss: float
     correct: int
     total: int
+    scores: torch.Tensor | None = field(default=None, repr=False, compare=False)  #: (N, 10), in split order
 
     @property
     def accuracy(self) -> float:
@@ -50,7 +51,7 @@ def evaluate(model: nn.Module, split: MnistSplit, batch_size: int | None = None)
     scores = predict(model, split, batch_size)
     loss = F.cross_entropy(scores, split.labels, reduction="sum").item() / len(split)
     correct = int((scores.argmax(1) == split.labels).sum().item())
-    return Evaluation(loss, correct, len(split))
+    return Evaluation(loss, correct, len(split), scores)
 
 
 def confusion_matrix(scores: torch.Tensor, labels: torch.Tensor, classes: int = 10) -> torch.Tensor:
