@@ -135,7 +135,8 @@ def test_mean_of_per_example_gradients_is_the_batch_gradient(seed: int) -> None:
     np.testing.assert_allclose(matrix.vector(), auto, rtol=1e-12, atol=1e-15)
     assert abs(matrix.loss - loss) < 1e-14
     table = minibatch.gradient_table(per)
-    assert list(table.index) == ["1", "2", "3", "4", "5", "mean"]
+    assert list(table.columns) == ["1", "2", "3", "4", "5", "mean"]
+    np.testing.assert_allclose(table.loc[list(network.PARAM_NAMES), "mean"].to_numpy(float), auto, atol=1e-15)
 
 
 def test_batch_bad_input_is_named() -> None:
@@ -223,3 +224,80 @@ def test_loss_race_figure_has_one_line_per_run() -> None:
     left, right = fig.axes
     assert len(left.lines) == 2 and len(right.lines) == 3  # two runs, and the target line
     np.testing.assert_array_equal(left.lines[1].get_ydata(), runs["softmax"]["squared_error"])
+
+
+# ----------------------------------------------------------------------------------------------
+# Part 2's components: BatchNorm, dropout, the optimiser
+# ----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_batchnorm_train_and_eval_match_pytorch(seed: int) -> None:
+    from nnbook.bridge import batchnorm
+
+    rng = np.random.default_rng(seed)
+    x, gamma, beta = rng.normal(3, 2, 7), float(rng.uniform(0.5, 2)), float(rng.normal())
+    bn = torch.nn.BatchNorm1d(1, dtype=torch.float64)
+    with torch.no_grad():
+        bn.weight.fill_(gamma)
+        bn.bias.fill_(beta)
+    step = batchnorm.train_step(x, gamma, beta)
+    np.testing.assert_allclose(step.y, bn(torch.tensor(x[:, None])).detach().numpy()[:, 0], atol=1e-12)
+    assert abs(step.running_mean - float(bn.running_mean[0])) < 1e-14
+    assert abs(step.running_var - float(bn.running_var[0])) < 1e-14
+    bn.eval()
+    np.testing.assert_allclose(batchnorm.evaluate(x, step.running_mean, step.running_var, gamma, beta),
+                               bn(torch.tensor(x[:, None])).detach().numpy()[:, 0], atol=1e-12)
+    # a constant added to the batch (a bias before the BatchNorm) changes nothing
+    np.testing.assert_allclose(batchnorm.train_step(x + 5.0, gamma, beta).y, step.y, atol=1e-12)
+    with pytest.raises(UsageError, match="at least two values"):
+        batchnorm.train_step([1.0])
+
+
+@pytest.mark.parametrize("kw", [{}, {"momentum": 0.9}, {"momentum": 0.9, "nesterov": True},
+                                {"momentum": 0.5, "nesterov": True, "weight_decay": 0.1}, {"weight_decay": 0.3}])
+def test_sgd_takes_the_steps_of_torch_optim_sgd(kw: dict) -> None:
+    from nnbook.bridge import optim
+
+    rng = np.random.default_rng(0)
+    M = rng.normal(size=(3, 3))
+    A = M @ M.T + np.eye(3)  # a random bowl 1/2 w^T A w
+    w0 = rng.normal(size=3)
+    path = optim.sgd(lambda w: A @ w, w0, 0.05, 30, **kw)
+    w = torch.tensor(w0, requires_grad=True)
+    opt = torch.optim.SGD([w], lr=0.05, **kw)
+    for k in range(30):
+        opt.zero_grad()
+        (0.5 * w @ torch.tensor(A) @ w).backward()
+        opt.step()
+        np.testing.assert_allclose(path[k + 1], w.detach().numpy(), atol=1e-12)
+    g = optim.bowl_gradient(w0[:2])
+    fd = checks.finite_differences(optim.bowl, w0[:2])
+    np.testing.assert_allclose(g, fd, atol=1e-8)
+
+
+def test_dropout_scales_survivors_and_routes_the_gradient_through_them() -> None:
+    from nnbook.bridge import dropout
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(50,))
+    m = dropout.mask(x.shape, 0.3, rng)
+    assert set(np.round(m, 12)) == {0.0, round(1 / 0.7, 12)}
+    xt = torch.tensor(x, requires_grad=True)
+    up = rng.normal(size=x.shape)
+    (xt * torch.tensor(m)).backward(torch.tensor(up))
+    np.testing.assert_allclose(dropout.backward(up, m), xt.grad.numpy(), atol=1e-15)
+    np.testing.assert_allclose(dropout.forward(x, m), x * m)
+    with pytest.raises(UsageError, match="dropout rate"):
+        dropout.mask((3,), 1.0, rng)
+
+
+def test_schedule_and_descent_figures_show_what_they_are_given() -> None:
+    from nnbook.bridge import optim, plots
+
+    rates = [0.01, 0.05, 0.1, 0.05, 0.001]
+    fig = plots.plot_schedule(rates, 0.9, steps_per_epoch=2)
+    np.testing.assert_array_equal(fig.axes[0].lines[0].get_ydata(), rates)
+    np.testing.assert_array_equal(fig.axes[1].lines[0].get_ydata(), [0.9] * 5)
+    paths = {"a": optim.sgd(optim.bowl_gradient, [1.0, 1.0], 0.1, 5)}
+    fig = plots.plot_descent_paths(paths, optim.bowl)
+    np.testing.assert_array_equal(fig.axes[0].lines[0].get_xdata(), paths["a"][:, 0])

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["matrix", "math"]
+__all__ = ["matrix", "lines", "math"]
 
 
 def _entry(x: float, fmt: str) -> str:
@@ -23,6 +23,11 @@ def matrix(values: Any, fmt: str = "{:g}") -> str:
         raise ValueError(f"values must be a vector or a matrix, got shape {arr.shape}")
     rows = (" & ".join(_entry(float(x), fmt) for x in row) for row in arr)
     return r"\begin{pmatrix} " + r" \\ ".join(rows) + r" \end{pmatrix}"
+
+
+def lines(*rows: str) -> str:
+    """Several equations centred one below the other (a ``gathered`` block), for narrow pages."""
+    return r"\begin{gathered} " + r" \\ ".join(rows) + r" \end{gathered}"
 
 
 def math(tex: str) -> Any:

@@ -52,10 +52,11 @@ def mean_gradient(per_example: pd.DataFrame) -> pd.Series:
 
 
 def gradient_table(per_example: pd.DataFrame) -> pd.DataFrame:
-    """:func:`per_example_gradients` with their mean appended as a last row named "mean"."""
-    table = per_example.copy()
-    table.index = table.index.astype(str)
-    table.loc["mean"] = mean_gradient(per_example)
+    """:func:`per_example_gradients` turned on its side, one column per example, with their mean
+    as a last column named "mean" (rows: E, then the parameters)."""
+    table = per_example.T.copy()
+    table.columns = [str(c) for c in table.columns]
+    table["mean"] = mean_gradient(per_example)
     return table
 
 
