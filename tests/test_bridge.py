@@ -301,3 +301,19 @@ def test_schedule_and_descent_figures_show_what_they_are_given() -> None:
     paths = {"a": optim.sgd(optim.bowl_gradient, [1.0, 1.0], 0.1, 5)}
     fig = plots.plot_descent_paths(paths, optim.bowl)
     np.testing.assert_array_equal(fig.axes[0].lines[0].get_xdata(), paths["a"][:, 0])
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_pytorch_training_step_is_the_hand_step(seed: int) -> None:
+    from nnbook.bridge import loop
+
+    params, x, t = random_case(seed)
+    model = loop.as_model(params)
+    np.testing.assert_array_equal(loop.params_of(model).vector(), params.vector())
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.7)
+    loss = 0.5 * ((torch.tensor(t) - model(torch.tensor(x))) ** 2).sum()
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    by_hand = network.train(params, 0.7, 1, x, t).iloc[1][list(network.PARAM_NAMES)].to_numpy(float)
+    np.testing.assert_allclose(loop.params_of(model).vector(), by_hand, rtol=0, atol=1e-14)
