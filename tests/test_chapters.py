@@ -83,7 +83,8 @@ def test_launched_notebook_reads_like_the_page(md: Path) -> None:
     text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
     raw = notebooks.RAW_MYST.findall(text) + re.findall(r"^:[\w-]+:", text, re.M)
     assert not raw, f"{md.name}: a plain notebook shows raw MyST {raw[:3]}"
-    roles = {m.group(0) for m in notebooks.GLUE_ROLE.finditer(md.read_text(encoding="utf-8"))}
+    text = md.read_text(encoding="utf-8")
+    roles = {m.group(0) for pattern in (notebooks.GLUE_ROLE, notebooks.GLUE_BLOCK) for m in pattern.finditer(text)}
     glued = notebooks.recorded_glue(notebooks.pair_of(md))
     assert set(glued) == roles, f"{md.name}: the pair has no number for {sorted(roles - set(glued))[:3]}"
     assert all(value.strip() for value in glued.values()), f"{md.name}: an empty number in the prose"

@@ -56,10 +56,15 @@ def chapters(root: Path = ROOT) -> list[Path]:
 
 
 #: The MyST a plain notebook (Colab, JupyterLab) cannot render, turned into what it can.
-GLUE_ROLE = re.compile(r"\{glue(?::(text|md))?\}`([^`]+)`")
+#: glue, inline (``{glue:text}`key:fmt```) or as a block (a ``{glue:math}`` directive on its own lines)
+GLUE_ROLE = re.compile(r"\{glue(?::(text|md|math))?\}`([^`]+)`")
+GLUE_BLOCK = re.compile(r"^[ \t]*```\{glue:(math|md)\}[ \t]+(\S+)[ \t]*\n(?:[ \t]*:[\w-]+:[^\n]*\n)*[ \t]*```[ \t]*$",
+                        re.M)
 DOC_ROLE = re.compile(r"\{doc\}`([^`<]+?)\s*(?:<([^>`]+)>)?`")
 DOWNLOAD_ROLE = re.compile(r"\{download\}`([^`<]+?)\s*<([^>`]+)>`")
-ADMONITION = re.compile(r"^```\{admonition\}[ \t]*([^\n]*)\n((?::[\w-]+:[^\n]*\n)*)\n?(.*?)^```[ \t]*$", re.M | re.S)
+ADMONITION = re.compile(r"^(?P<indent>[ \t]*)```\{admonition\}[ \t]*(?P<title>[^\n]*)\n"
+                        r"(?P<options>(?:(?P=indent):[\w-]+:[^\n]*\n)*)\n?(?P<body>.*?)^(?P=indent)```[ \t]*$",
+                        re.M | re.S)
 #: What must not survive into a launched notebook: any role or directive left over.
 RAW_MYST = re.compile(r"\{[a-z][\w:-]*\}`|^(```|:::)\s*\{[a-z][\w-]*\}|^\([\w-]+\)=\s*$", re.M)
 #: Cells the HTML hides: folded away in a notebook (JupyterLab's and Colab's own flags), still run.
@@ -81,15 +86,22 @@ def built_glue(md: Path, root: Path = ROOT) -> dict[str, str]:
     if not built.is_file() or built.stat().st_mtime < md.stat().st_mtime:
         raise FileNotFoundError(f"{built.relative_to(root)} is missing or older than {md.name}: run `make book` first")
     outputs = json.loads(built.read_text(encoding="utf-8"))
-    values = {}
-    for match in GLUE_ROLE.finditer(md.read_text(encoding="utf-8")):
-        kind, spec = match.group(1) or "text", match.group(2)
+    text, values = md.read_text(encoding="utf-8"), {}
+    sites = [(m.group(0), m.group(1) or "text", m.group(2), True) for m in GLUE_ROLE.finditer(text)]
+    sites += [(m.group(0), m.group(1), m.group(2), False) for m in GLUE_BLOCK.finditer(text)]
+    for source, kind, spec, inline in sites:
         key, _, fmt = spec.partition(":") if kind == "text" else (spec, "", "")
         if key not in outputs:
             raise KeyError(f"{md.name}: glue key {key!r} is not in the build: run `make book` first")
         data = outputs[key]["data"]
-        values[match.group(0)] = (data["text/markdown"] if kind == "md"
-                                  else format_plain_text(data["text/plain"], fmt or "s"))
+        if kind == "text":
+            values[source] = format_plain_text(data["text/plain"], fmt or "s")
+        elif kind == "md":
+            values[source] = data["text/markdown"]
+        else:  # LaTeX as myst-nb shows it, "$...$": inline as it is, a block as display maths
+            latex = data["text/latex"].strip().strip("$").strip()
+            indent = source[: len(source) - len(source.lstrip())]
+            values[source] = f"${latex}$" if inline else f"{indent}$$\n{indent}{latex}\n{indent}$$"
     return values
 
 
@@ -98,8 +110,22 @@ def _title(md: Path) -> str:
     return heading[2:].strip()
 
 
+def _admonition(m: re.Match) -> str:
+    """A box: a quoted block with its title in bold; a dropdown (a solution): HTML's <details>."""
+    indent = m.group("indent")
+    body = [line.removeprefix(indent) for line in m.group("body").rstrip().splitlines()]
+    title = m.group("title").strip()
+    if "dropdown" in m.group("options"):
+        lines = [f"<details><summary>{title}</summary>", "", *body, "", "</details>"]
+    else:
+        lines = [f"**{title}**", "", *body]
+        lines = [f"> {line}".rstrip() for line in lines]
+    return "\n".join(f"{indent}{line}".rstrip() for line in lines)
+
+
 def _plain_markdown(text: str, md: Path, glue: dict[str, str]) -> str:
     """One markdown cell with its MyST replaced by what a plain notebook renders."""
+    text = GLUE_BLOCK.sub(lambda m: glue[m.group(0)], text)
     text = GLUE_ROLE.sub(lambda m: glue[m.group(0)], text)
 
     def doc(m: re.Match) -> str:  # {doc}`target` or {doc}`label <target>`: a link to the paired notebook
@@ -109,9 +135,7 @@ def _plain_markdown(text: str, md: Path, glue: dict[str, str]) -> str:
 
     text = DOC_ROLE.sub(doc, text)
     text = DOWNLOAD_ROLE.sub(lambda m: f"[{m.group(1).strip()}]({m.group(2).strip()})", text)
-    text = ADMONITION.sub(
-        lambda m: "\n".join([f"> **{m.group(1).strip()}**", ">"]
-                            + [f"> {line}".rstrip() for line in m.group(3).rstrip().splitlines()]), text)
+    text = ADMONITION.sub(_admonition, text)
     leftover = RAW_MYST.search(text)
     if leftover:
         raise ValueError(f"{md.name}: no plain-notebook form for {leftover.group(0)!r}; teach tools/notebooks.py")
