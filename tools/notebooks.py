@@ -62,11 +62,11 @@ GLUE_BLOCK = re.compile(r"^[ \t]*```\{glue:(math|md)\}[ \t]+(\S+)[ \t]*\n(?:[ \t
                         re.M)
 DOC_ROLE = re.compile(r"\{doc\}`([^`<]+?)\s*(?:<([^>`]+)>)?`")
 DOWNLOAD_ROLE = re.compile(r"\{download\}`([^`<]+?)\s*<([^>`]+)>`")
-ADMONITION = re.compile(r"^(?P<indent>[ \t]*)```\{admonition\}[ \t]*(?P<title>[^\n]*)\n"
-                        r"(?P<options>(?:(?P=indent):[\w-]+:[^\n]*\n)*)\n?(?P<body>.*?)^(?P=indent)```[ \t]*$",
+ADMONITION = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,})\{admonition\}[ \t]*(?P<title>[^\n]*)\n"
+                        r"(?P<options>(?:(?P=indent):[\w-]+:[^\n]*\n)*)\n?(?P<body>.*?)^(?P=indent)(?P=fence)[ \t]*$",
                         re.M | re.S)
 #: What must not survive into a launched notebook: any role or directive left over.
-RAW_MYST = re.compile(r"\{[a-z][\w:-]*\}`|^(```|:::)\s*\{[a-z][\w-]*\}|^\([\w-]+\)=\s*$", re.M)
+RAW_MYST = re.compile(r"\{[a-z][\w:-]*\}`|^[ \t]*(`{3,}|:{3,})\s*\{[a-z][\w-]*\}|^\([\w-]+\)=\s*$", re.M)
 #: Cells the HTML hides: folded away in a notebook (JupyterLab's and Colab's own flags), still run.
 HIDDEN_TAGS = {"remove-cell", "remove-input", "hide-input"}
 NOTE = ("> *This notebook is a chapter of the book* Backpropagation by hand, then a CNN on MNIST. "

@@ -9,7 +9,8 @@
 - ``oldest-py310``: Python 3.10, the oldest versions of Part 1's dependencies, no PyTorch (none
   for Python 3.10 is reachable offline).
 
-Each environment lives in ``.envs/<name>/`` and is rebuilt when its recipe changes.
+Each environment lives in ``.envs/<name>/``: rebuilt when what it installs changes, and the
+package alone reinstalled when its source changes.
 ``python tools/test_envs.py`` builds them all (``make test`` runs it beside the book build); the
 tests call :func:`environment`, which builds one only if it is missing or stale.
 """
@@ -73,11 +74,14 @@ def recipes() -> dict[str, dict]:
     }
 
 
-def _fingerprint(recipe: dict) -> str:
-    # the package is part of what is installed: a change to it (or to the recipe) rebuilds
-    sources = sorted((ROOT / "src").rglob("*.py")) + [ROOT / "pyproject.toml"]
-    digest = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode())
-    for path in sources:
+def _digest(*parts: object) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _source_digest() -> str:
+    """The package as a plain install copies it: a change reinstalls it (not its dependencies)."""
+    digest = hashlib.sha256()
+    for path in sorted((ROOT / "src").rglob("*.py")) + [ROOT / "pyproject.toml"]:
         digest.update(path.read_bytes())
     return digest.hexdigest()
 
@@ -104,16 +108,18 @@ def environment(name: str) -> Path:
         if torch not in pip:
             pip.insert(0, torch)
     home = ENVS / name
-    stamp = home / ".recipe"
-    wanted = _fingerprint({**recipe, "pip": pip})
-    if stamp.is_file() and stamp.read_text() == wanted:
-        return home / "bin" / "python"
-    shutil.rmtree(home, ignore_errors=True)
-    subprocess.run([python, "-m", "venv", home], check=True)
     args = [part for p in pip for part in (p.split(maxsplit=1) if p.startswith("-e ") else [p])]
-    subprocess.run([home / "bin" / "python", "-m", "pip", "install", "-qq", *args], cwd=ROOT, check=True,
-                   timeout=1800)
-    stamp.write_text(wanted)
+    package = [a for a in args if a.startswith(str(ROOT))]  # the plain (not editable) install of the clone
+    pip_install = [home / "bin" / "python", "-m", "pip", "install", "-qq"]
+    deps, source = home / ".dependencies", home / ".package"
+    if not (deps.is_file() and deps.read_text() == _digest(python, args)):
+        shutil.rmtree(home, ignore_errors=True)
+        subprocess.run([python, "-m", "venv", home], check=True)
+        subprocess.run([*pip_install, *args], cwd=ROOT, check=True, timeout=1800)
+        deps.write_text(_digest(python, args))
+    elif package and source.read_text() != _source_digest():
+        subprocess.run([*pip_install, "--no-deps", "--force-reinstall", *package], cwd=ROOT, check=True, timeout=600)
+    source.write_text(_source_digest())
     return home / "bin" / "python"
 
 
