@@ -104,6 +104,27 @@ def _draw_seven(driver) -> None:
     actions.release().perform()
 
 
+def _draw_one_with_a_finger(driver) -> None:
+    """A 1 drawn by touch: a touch pointer's down, moves and up (pointerType "touch" in the page)."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.actions import interaction
+    from selenium.webdriver.common.actions.action_builder import ActionBuilder
+    from selenium.webdriver.common.actions.pointer_input import PointerInput
+    from selenium.webdriver.common.by import By
+
+    pad = driver.find_element(By.CSS_SELECTOR, PAD)
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", pad)
+    box = driver.execute_script("const r = arguments[0].getBoundingClientRect(); return [r.left, r.top];", pad)
+    actions = ActionChains(driver)
+    actions.w3c_actions = ActionBuilder(driver, mouse=PointerInput(interaction.POINTER_TOUCH, "finger"), duration=5)
+    finger = actions.w3c_actions.pointer_action
+    finger.move_to_location(int(box[0] + 150), int(box[1] + 40)).pointer_down()
+    for step in range(1, 21):
+        finger.move_to_location(int(box[0] + 150 - step), int(box[1] + 40 + 10 * step))
+    finger.pointer_up()
+    actions.perform()
+
+
 def _answer(driver) -> str:
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
@@ -192,6 +213,24 @@ def test_a_drawn_stroke_is_preprocessed_and_predicted_on_screen(server: str, bro
     browser.find_element("css selector", "[data-nnbook-digits] button").click()
     screen = browser.execute_script(SCREEN)
     assert screen["answer"] == "Draw a digit" and not any(screen["input"]) and not any(screen["maps"])
+    assert not _severe(browser)
+
+
+def test_a_finger_draws_too(server: str, browser, reference) -> None:
+    from nnbook.mnist.drawing import to_mnist
+
+    model, _ = reference
+    _open(browser, urljoin(server, PAGE))
+    browser.execute_script("""window.pointerTypes = [];
+        document.querySelector(arguments[0]).addEventListener('pointerdown', e => pointerTypes.push(e.pointerType));""",
+                           PAD)
+    _draw_one_with_a_finger(browser)
+    answer = _answer(browser)
+    assert browser.execute_script("return window.pointerTypes") == ["touch"]
+    pad = browser.execute_script(PAD_GREY, PAD)
+    grey = np.array(pad["red"], dtype=np.float64).reshape(pad["height"], pad["width"]) / 255
+    best = int(_torch_scores(model, to_mnist(grey).reshape(784))[0].argmax())
+    assert answer.startswith(f"The network reads: {best} ") and best == 1, answer
     assert not _severe(browser)
 
 

@@ -221,7 +221,7 @@
 .nnbook-digits figure { margin: 0; }
 .nnbook-digits .pad-figure { width: ${PAD + 2}px; }
 .nnbook-digits .input-figure { width: 114px; }
-.nnbook-digits figcaption { font-size: 0.85rem; color: #555; margin-top: 0.3rem; }
+.nnbook-digits figcaption { font-size: 0.85rem; opacity: 0.75; margin-top: 0.3rem; }
 .nnbook-digits canvas { display: block; border: 1px solid #888; }
 .nnbook-digits .pad { touch-action: none; cursor: crosshair; width: ${PAD}px; height: ${PAD}px; }
 .nnbook-digits .pixelated { image-rendering: pixelated; }
@@ -359,18 +359,19 @@
       showSoon();
     }
     pad.addEventListener("pointerdown", (event) => {
+      if (!event.isPrimary) return;  // one finger draws; a second one is ignored
       pad.setPointerCapture(event.pointerId);
       last = at(event);
       line(last, last);  // a dot for a tap
       event.preventDefault();
     });
     pad.addEventListener("pointermove", (event) => {
-      if (last === null) return;
+      if (last === null || !event.isPrimary) return;
       const next = at(event);
       line(last, next);
       last = next;
     });
-    const stop = () => { if (last !== null) { last = null; show(); } };
+    const stop = (event) => { if (last !== null && event.isPrimary) { last = null; show(); } };
     pad.addEventListener("pointerup", stop);
     pad.addEventListener("pointercancel", stop);
     clear.addEventListener("click", () => { blank(); show(); });
