@@ -34,8 +34,9 @@
 
   // ---- The forward pass. A tensor is {c, h, w, data}: channel ch, row y, column x at data[(ch*h + y)*w + x] ----
 
-  // A square convolution without padding, stride 1: each output is the bias plus the weighted sum
-  // of a size x size window across all input channels (BatchNorm is already inside the weights).
+  // A square convolution without padding, stride 1: each output is the
+  // bias plus the weighted sum of a size x size window across all input
+  // channels (BatchNorm is already inside the weights and the bias).
   function conv(x, layer) {
     const k = layer.size, h = x.h - k + 1, w = x.w - k + 1;
     const out = new Float64Array(layer.out * h * w);
@@ -46,7 +47,8 @@
           for (let i = 0; i < layer.in; i++) {
             for (let dy = 0; dy < k; dy++) {
               for (let dx = 0; dx < k; dx++) {
-                sum += layer.weight[((o * layer.in + i) * k + dy) * k + dx] * x.data[(i * x.h + y + dy) * x.w + xx + dx];
+                const weight = layer.weight[((o * layer.in + i) * k + dy) * k + dx];
+                sum += weight * x.data[(i * x.h + y + dy) * x.w + xx + dx];
               }
             }
           }
