@@ -1,0 +1,110 @@
+"""The 2-2-2 network on sliders (the Part 1 training page), checked in Chromium against ``nnbook.tiny``.
+
+The page API ``window.nnbook.backprop.run`` against :func:`nnbook.tiny.train` for random weights
+and learning rates, and the controls moved with real keyboard input: the numbers on screen
+become the package's numbers for the weights the sliders then hold. Run after ``make book``.
+"""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import urljoin
+
+import numpy as np
+import pytest
+
+from nnbook import tiny
+from test_browser import browser, server  # noqa: F401  (fixtures)
+
+pytestmark = pytest.mark.browser
+
+PAGE = "book/part1/training.html"
+ROOT = "[data-nnbook-backprop]"
+READY = """
+const done = arguments[arguments.length - 1];
+const started = Date.now();
+(function poll() {
+  if (window.nnbook && window.nnbook.backprop && document.querySelector('[data-nnbook-backprop] .E-start')) done('ok');
+  else if (Date.now() - started > 20000) done('the controls never appeared');
+  else setTimeout(poll, 50);
+})();
+"""
+SCREEN = """
+const root = document.querySelector('[data-nnbook-backprop]');
+const text = sel => root.querySelector(sel).textContent;
+return {
+  weights: [...root.querySelectorAll('input.weight')].map(i => parseFloat(i.value)),
+  eta: parseFloat(root.querySelector('input.eta').value),
+  steps: parseInt(root.querySelector('input.steps').value, 10),
+  gradients: [...root.querySelectorAll('.grad')].map(g => parseFloat(g.textContent)),
+  start: text('.E-start'), end: text('.E-end'),
+  actual: text('.nudge-actual'), predicted: text('.nudge-predicted'),
+};
+"""
+
+
+def _open(driver, server: str) -> None:
+    driver.get(urljoin(server, PAGE))
+    assert driver.execute_async_script(READY) == "ok"
+
+
+def _number(text: str) -> float:
+    return float(text.rsplit(" ", 1)[-1])
+
+
+def _close(a: float, b: float) -> bool:
+    """Equal to the 10 significant digits the page shows."""
+    return abs(a - b) <= 1e-9 * max(abs(b), 1e-300)
+
+
+def test_run_equals_the_package_for_random_weights_and_rates(server: str, browser) -> None:
+    _open(browser, server)
+    rng = np.random.default_rng(0)
+    for _ in range(8):
+        weights = rng.uniform(-2, 2, 8).tolist()
+        eta, steps = float(rng.uniform(0.05, 5)), int(rng.integers(1, 60))
+        inputs, targets = rng.uniform(0, 1, 2).tolist(), rng.uniform(0.01, 0.99, 2).tolist()
+        page = browser.execute_script("return window.nnbook.backprop.run(arguments[0])", {
+            "weights": weights, "eta": eta, "steps": steps, "inputs": inputs, "targets": targets})
+        table = tiny.train(weights, eta, steps, inputs, targets)
+        assert len(page["loss"]) == steps + 1
+        assert np.abs(np.array(page["loss"]) - table["E_total"].to_numpy()).max() < 1e-9
+        assert np.abs(np.array(page["weights"]) - table.iloc[-1][list(tiny.WEIGHT_NAMES)].to_numpy(float)).max() < 1e-9
+        assert np.abs(np.array(page["gradients"]) - np.array(tiny.gradients(weights, inputs, targets).dw)).max() < 1e-9
+    error = browser.execute_script(
+        "try { window.nnbook.backprop.run({weights: [1, 2]}); } catch (e) { return e.message; }")
+    assert "weights must be 8 finite numbers" in error
+
+
+def test_moving_the_sliders_shows_the_packages_numbers(server: str, browser) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    _open(browser, server)
+    before = browser.execute_script(SCREEN)
+    assert before["weights"] == list(tiny.CLASSIC.weights)
+    assert _close(_number(before["start"]), tiny.forward().E_total)
+
+    sliders = browser.find_elements(By.CSS_SELECTOR, f"{ROOT} input.weight")
+    for k, presses in ((4, 7), (1, 12)):  # w5 up 0.07, w2 down 0.12, by keyboard
+        browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", sliders[k])
+        sliders[k].send_keys((Keys.ARROW_RIGHT if k == 4 else Keys.ARROW_LEFT) * presses)
+    browser.find_element(By.CSS_SELECTOR, f"{ROOT} input.eta").send_keys(Keys.ARROW_RIGHT * 10)
+    time.sleep(0.2)
+
+    after = browser.execute_script(SCREEN)
+    w = after["weights"]
+    assert w[4] == pytest.approx(0.47) and w[1] == pytest.approx(0.08), w
+    assert after["eta"] != tiny.CLASSIC.eta
+    assert _close(_number(after["start"]), tiny.forward(w).E_total)
+    assert all(_close(a, b) for a, b in zip(after["gradients"], tiny.gradients(w).dw))
+    final = float(tiny.train(w, after["eta"], after["steps"])["E_total"].iloc[-1])
+    assert _close(_number(after["end"]), final)
+
+    # the nudge: the actual change of E_total, and the gradient's prediction
+    eps = 0.01
+    moved = list(w)
+    moved[0] += eps
+    assert _close(_number(after["actual"]), tiny.forward(moved).E_total - tiny.forward(w).E_total)
+    assert _close(_number(after["predicted"]), tiny.gradients(w).dw[0] * eps)
+    assert not [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
