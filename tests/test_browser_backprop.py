@@ -13,7 +13,7 @@ from urllib.parse import urljoin
 import numpy as np
 import pytest
 
-from nnbook import tiny
+from nnbook import checks, tiny
 from test_browser import browser, server  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.browser
@@ -39,6 +39,9 @@ return {
   gradients: [...root.querySelectorAll('.grad')].map(g => parseFloat(g.textContent)),
   start: text('.E-start'), end: text('.E-end'),
   actual: text('.nudge-actual'), predicted: text('.nudge-predicted'),
+  checks: [...root.querySelectorAll('.check')].map(c => c.classList.contains('pass')),
+  edges: [...root.querySelectorAll('line.edge')].map(l => [l.getAttribute('stroke'),
+                                                          parseFloat(l.getAttribute('stroke-width'))]),
 };
 """
 
@@ -108,3 +111,55 @@ def test_moving_the_sliders_shows_the_packages_numbers(server: str, browser) -> 
     assert _close(_number(after["actual"]), tiny.forward(moved).E_total - tiny.forward(w).E_total)
     assert _close(_number(after["predicted"]), tiny.gradients(w).dw[0] * eps)
     assert not [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+
+
+def test_the_diagram_shows_each_gradients_sign_and_size(server: str, browser) -> None:
+    _open(browser, server)
+    screen = browser.execute_script(SCREEN)
+    g = np.array(tiny.gradients().dw)
+    assert [colour for colour, _ in screen["edges"]] == ["#c44e52" if x > 0 else "#4c72b0" for x in g]
+    widths = np.array([width for _, width in screen["edges"]])
+    assert np.abs(widths - (1 + 7 * np.abs(g) / np.abs(g).max())).max() < 1e-3
+
+
+def _slipped(w: list[float], slip: str, eta: float) -> list[float]:
+    """The gradients with one slip of the derivation chapter, from the package's quantities."""
+    (i1, i2), (t1, t2) = tiny.CLASSIC.inputs, tiny.CLASSIC.targets
+    f, gr = tiny.forward(w), tiny.gradients(w)
+    g = list(gr.dw)
+    if slip == "wrongError":
+        g[6] = checks.slipped_dw7(w)
+    elif slip == "onePath":  # only output 1's path back into each hidden neuron
+        d_h1, d_h2 = gr.dE1_da_h1 * gr.da_h1_dh1, gr.dE1_da_h2 * gr.da_h2_dh2
+        g[:4] = [d_h1 * i1, d_h1 * i2, d_h2 * i1, d_h2 * i2]
+    elif slip == "netSlope":  # x (1 - x) of the net inputs
+        d_o1, d_o2 = (f.a_o1 - t1) * f.o1 * (1 - f.o1), (f.a_o2 - t2) * f.o2 * (1 - f.o2)
+        d_h1 = (d_o1 * w[4] + d_o2 * w[6]) * f.h1 * (1 - f.h1)
+        d_h2 = (d_o1 * w[5] + d_o2 * w[7]) * f.h2 * (1 - f.h2)
+        g = [d_h1 * i1, d_h1 * i2, d_h2 * i1, d_h2 * i2, d_o1 * f.a_h1, d_o1 * f.a_h2, d_o2 * f.a_h1, d_o2 * f.a_h2]
+    elif slip == "updatedWeights":  # back through w5..w8 after this step's update
+        v = tiny.step(w, eta)[4:]
+        d_h1 = (gr.delta_o1 * v[0] + gr.delta_o2 * v[2]) * gr.da_h1_dh1
+        d_h2 = (gr.delta_o1 * v[1] + gr.delta_o2 * v[3]) * gr.da_h2_dh2
+        g[:4] = [d_h1 * i1, d_h1 * i2, d_h2 * i1, d_h2 * i2]
+    return g
+
+
+@pytest.mark.parametrize("slip", ["wrongError", "onePath", "netSlope", "updatedWeights"])
+def test_each_slip_breaks_the_gradients_it_should_and_the_check_says_so(server: str, browser, slip: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    _open(browser, server)
+    box = browser.find_element(By.CSS_SELECTOR, f"{ROOT} input.slip[data-slip={slip}]")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", box)
+    box.click()
+    screen = browser.execute_script(SCREEN)
+    w = screen["weights"]
+    want = _slipped(w, slip, screen["eta"])
+    assert all(_close(a, b) for a, b in zip(screen["gradients"], want)), (screen["gradients"], want)
+    right = tiny.gradients(w).dw
+    broken = [abs(a - b) > 1e-7 for a, b in zip(want, right)]
+    assert any(broken), f"the slip {slip} changes no gradient"
+    assert screen["checks"] == [not b for b in broken], "the finite-difference check flags exactly the broken ones"
+    box.click()
+    assert all(browser.execute_script(SCREEN)["checks"])
