@@ -1,0 +1,288 @@
+"""The "Draw a digit" page in headless Chromium, checked against the Python package.
+
+The in-page network (digits.js with the weights the build exported) against the PyTorch
+checkpoint on a thousand test images; a stroke drawn with real pointer events through the
+canvas, preprocessed by the page and by ``nnbook.mnist.drawing.to_mnist``; the prediction and
+probabilities on screen; no console errors; nothing requested beyond the local server; and the
+page opened from the disk with the network switched off. Run after ``make book``. The measured
+figures (agreement, time per prediction, page weight) go to ``_build/digits-figures.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from urllib.parse import urljoin
+
+import numpy as np
+import pytest
+import torch
+
+from test_browser import BUILD, HTML, ROOT, browser, server  # noqa: F401  (fixtures)
+
+pytestmark = pytest.mark.browser
+
+PAGE = "book/part2/draw.html"
+MODEL = ROOT / "results" / "book" / "cpu-seed1" / "model.pt"
+N_IMAGES, BATCH = 1000, 100
+FIGURES: dict[str, object] = {}
+
+READY = """
+const done = arguments[arguments.length - 1];
+const started = Date.now();
+(function poll() {
+  const ready = window.nnbook && window.nnbook.digits && document.querySelector('[data-nnbook-digits] canvas.pad');
+  if (ready) done('ok');
+  else if (Date.now() - started > 20000) done('the drawing pad never appeared');
+  else setTimeout(poll, 50);
+})();
+"""
+PAD = "[data-nnbook-digits] canvas.pad"
+# the pad's grey levels as the page holds them (red channel of white-on-black)
+PAD_GREY = """
+const pad = document.querySelector(arguments[0]);
+const rgba = pad.getContext('2d').getImageData(0, 0, pad.width, pad.height).data;
+return {width: pad.width, height: pad.height, red: Array.from(rgba.filter((v, i) => i % 4 === 0))};
+"""
+SCREEN = """
+const root = document.querySelector('[data-nnbook-digits]');
+const input = root.querySelector('canvas.input');
+const rgba = input.getContext('2d').getImageData(0, 0, 28, 28).data;
+return {
+  answer: root.querySelector('.answer').textContent,
+  probs: [...root.querySelectorAll('.bar-row')].map(r => r.querySelector('.prob').textContent),
+  widths: [...root.querySelectorAll('.bar')].map(b => parseFloat(b.style.width) || 0),
+  input: Array.from(rgba.filter((v, i) => i % 4 === 0)),
+  maps: [...root.querySelectorAll('.maps canvas')].map(c =>
+    c.getContext('2d').getImageData(0, 0, c.width, c.height).data.some((v, i) => i % 4 === 0 && v > 0)),
+};
+"""
+
+
+@pytest.fixture(scope="module")
+def reference():
+    """The committed model (PyTorch, eval mode) and the test split."""
+    from nnbook.mnist import checkpoint, data
+
+    model, _ = checkpoint.load_model(MODEL)
+    return model, data.load_split(train=False)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def figures():
+    yield FIGURES
+    if HTML.is_dir() and FIGURES:
+        from nnbook.io import write_text_atomic
+
+        print(f"\ndraw-a-digit figures: {FIGURES}")
+        write_text_atomic(BUILD / "digits-figures.json", json.dumps(FIGURES, indent=2) + "\n")
+
+
+def _open(driver, url: str) -> None:
+    driver.get(url)
+    assert driver.execute_async_script(READY) == "ok"
+
+
+def _severe(driver) -> list[str]:
+    return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+
+
+def _draw_seven(driver) -> None:
+    """A 7 drawn with the mouse: real pointer events (pointerdown, moves, pointerup) through the pad."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    pad = driver.find_element(By.CSS_SELECTOR, PAD)
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", pad)
+    actions = ActionChains(driver, duration=5)
+    actions.move_to_element_with_offset(pad, -70, -90).click_and_hold()
+    for _ in range(14):  # the bar, left to right
+        actions.move_by_offset(10, 0)
+    for _ in range(19):  # the stem, down and to the left
+        actions.move_by_offset(-5, 10)
+    actions.release().perform()
+
+
+def _draw_one_with_a_finger(driver) -> None:
+    """A 1 drawn by touch: a touch pointer's down, moves and up (pointerType "touch" in the page)."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.actions import interaction
+    from selenium.webdriver.common.actions.action_builder import ActionBuilder
+    from selenium.webdriver.common.actions.pointer_input import PointerInput
+    from selenium.webdriver.common.by import By
+
+    pad = driver.find_element(By.CSS_SELECTOR, PAD)
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", pad)
+    box = driver.execute_script("const r = arguments[0].getBoundingClientRect(); return [r.left, r.top];", pad)
+    actions = ActionChains(driver)
+    actions.w3c_actions = ActionBuilder(driver, mouse=PointerInput(interaction.POINTER_TOUCH, "finger"), duration=5)
+    finger = actions.w3c_actions.pointer_action
+    finger.move_to_location(int(box[0] + 150), int(box[1] + 40)).pointer_down()
+    for step in range(1, 21):
+        finger.move_to_location(int(box[0] + 150 - step), int(box[1] + 40 + 10 * step))
+    finger.pointer_up()
+    actions.perform()
+
+
+def _answer(driver) -> str:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        text = driver.execute_script(SCREEN)["answer"]
+        if text.startswith("The network reads"):
+            return text
+        time.sleep(0.05)
+    raise AssertionError(f"no prediction on screen after the stroke (shows {text!r})")
+
+
+def _torch_scores(model, pixels: np.ndarray) -> np.ndarray:
+    with torch.no_grad():
+        return model(torch.as_tensor(pixels, dtype=torch.float32).reshape(-1, 1, 28, 28)).numpy().astype(np.float64)
+
+
+def test_page_network_equals_pytorch_on_test_images(server: str, browser, reference) -> None:
+    model, test = reference
+    _open(browser, urljoin(server, PAGE))
+    images = test.images[:N_IMAGES].float() / 255  # exactly what the PyTorch model is given
+    want = _torch_scores(model, images.numpy())
+    got = []
+    for start in range(0, N_IMAGES, BATCH):
+        batch = images[start:start + BATCH].reshape(-1, 784).tolist()
+        got += browser.execute_script("return arguments[0].map(p => window.nnbook.digits.predict(p))", batch)
+    got = np.array(got)
+    assert got.shape == (N_IMAGES, 10)
+    gap = float(np.abs(got - want).max())
+    same = int((got.argmax(1) == want.argmax(1)).sum())
+    FIGURES.update(images_compared=N_IMAGES, same_class=same, max_score_gap=gap,
+                   page_accuracy=float((got.argmax(1) == test.labels[:N_IMAGES].numpy()).mean()))
+    assert same == N_IMAGES, f"the page and PyTorch classify {N_IMAGES - same} test images differently"
+    assert gap < 1e-3, f"scores differ by up to {gap}"
+    assert not _severe(browser)
+
+
+def test_prediction_time_in_the_browser(server: str, browser, reference) -> None:
+    _, test = reference
+    _open(browser, urljoin(server, PAGE))
+    pixels = (test.images[0].float() / 255).reshape(784).tolist()
+    ms = browser.execute_script("""
+        const p = arguments[0], n = arguments[1];
+        window.nnbook.digits.predict(p);  // the first call also reads the weights
+        const t0 = performance.now();
+        for (let i = 0; i < n; i++) window.nnbook.digits.predict(p);
+        return (performance.now() - t0) / n;""", pixels, 50)
+    FIGURES["ms_per_prediction"] = round(ms, 2)
+    assert 0 < ms < 100, f"a prediction takes {ms:.1f} ms: too slow to follow a stroke"
+
+
+def test_a_drawn_stroke_is_preprocessed_and_predicted_on_screen(server: str, browser, reference) -> None:
+    from nnbook.mnist.drawing import to_mnist
+
+    model, _ = reference
+    _open(browser, urljoin(server, PAGE))
+    _draw_seven(browser)
+    answer = _answer(browser)
+    pad = browser.execute_script(PAD_GREY, PAD)
+    grey = np.array(pad["red"], dtype=np.float64).reshape(pad["height"], pad["width"]) / 255
+    assert grey.sum() > 100, "the stroke did not reach the canvas"
+
+    # the page's preprocessing equals the Python reference on the same drawing
+    want = to_mnist(grey).reshape(784)
+    got = np.array(browser.execute_script(f"return window.nnbook.digits.preprocess(document.querySelector('{PAD}'))"))
+    assert np.abs(got - want).max() < 1e-9
+    FIGURES["stroke_preprocess_gap"] = float(np.abs(got - want).max())
+
+    # what is on screen: the 28x28 input, the answer and the ten probabilities of PyTorch's scores
+    screen = browser.execute_script(SCREEN)
+    assert np.abs(np.array(screen["input"]) - np.round(255 * want)).max() <= 1
+    scores = _torch_scores(model, want)[0]
+    probs = np.exp(scores - scores.max()) / np.exp(scores - scores.max()).sum()
+    shown = [float(re.fullmatch(r"(\d+\.\d) %", p).group(1)) for p in screen["probs"]]
+    assert np.abs(np.array(shown) - 100 * probs).max() <= 0.051, (shown, probs)
+    assert np.abs(np.array(screen["widths"]) - 100 * probs).max() <= 0.006
+    best = int(probs.argmax())
+    assert answer == f"The network reads: {best} ({100 * probs[best]:.1f} %)"
+    assert best == 7, f"a drawn 7 read as {best}: {answer}"
+    assert len(screen["maps"]) == 8 and all(screen["maps"]), "the first layer's feature maps are not painted"
+    FIGURES["drawn_seven"] = answer
+
+    # the page API on the same input gives the same scores
+    logits = np.array(browser.execute_script("return window.nnbook.digits.predict(arguments[0])", want.tolist()))
+    assert np.abs(logits - scores).max() < 1e-3
+
+    # Clear empties the pad, the input and the answer
+    browser.find_element("css selector", "[data-nnbook-digits] button").click()
+    screen = browser.execute_script(SCREEN)
+    assert screen["answer"] == "Draw a digit" and not any(screen["input"]) and not any(screen["maps"])
+    assert not _severe(browser)
+
+
+def test_a_finger_draws_too(server: str, browser, reference) -> None:
+    from nnbook.mnist.drawing import to_mnist
+
+    model, _ = reference
+    _open(browser, urljoin(server, PAGE))
+    browser.execute_script("""window.pointerTypes = [];
+        document.querySelector(arguments[0]).addEventListener('pointerdown', e => pointerTypes.push(e.pointerType));""",
+                           PAD)
+    _draw_one_with_a_finger(browser)
+    answer = _answer(browser)
+    assert browser.execute_script("return window.pointerTypes") == ["touch"]
+    pad = browser.execute_script(PAD_GREY, PAD)
+    grey = np.array(pad["red"], dtype=np.float64).reshape(pad["height"], pad["width"]) / 255
+    best = int(_torch_scores(model, to_mnist(grey).reshape(784))[0].argmax())
+    assert answer.startswith(f"The network reads: {best} ") and best == 1, answer
+    assert not _severe(browser)
+
+
+def test_page_api_rejects_bad_input(server: str, browser) -> None:
+    _open(browser, urljoin(server, PAGE))
+    for bad, message in (("new Array(783).fill(0)", "784 numbers"), ("new Array(784).fill(2)", "in [0, 1]")):
+        error = browser.execute_script(
+            f"try {{ window.nnbook.digits.predict({bad}); return null; }} catch (e) {{ return e.message; }}")
+        assert error and message in error
+
+
+def test_nothing_leaves_localhost(server: str, browser) -> None:
+    _open(browser, urljoin(server, PAGE))
+    _draw_seven(browser)
+    _answer(browser)
+    requested = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+    assert any(name.endswith("_static/digits/digits-weights.js") for name in requested)
+    foreign = [name for name in requested if not name.startswith(server)]
+    assert not foreign, f"the page requested {foreign}"
+
+
+def test_page_works_from_the_disk_with_the_network_off(browser, reference) -> None:
+    """Opened as a file (no server) with Chromium's network emulated offline: it still draws and predicts."""
+    model, test = reference
+    browser.execute_cdp_cmd("Network.enable", {})
+    browser.execute_cdp_cmd("Network.emulateNetworkConditions",
+                            {"offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
+    try:
+        _open(browser, (HTML / PAGE).as_uri())
+        pixels = (test.images[:5].float() / 255).reshape(5, 784)
+        got = np.array(browser.execute_script("return arguments[0].map(p => window.nnbook.digits.predict(p))",
+                                              pixels.tolist()))
+        assert np.abs(got - _torch_scores(model, pixels.numpy())).max() < 1e-3
+        _draw_seven(browser)
+        assert _answer(browser).startswith("The network reads: ")
+        assert browser.execute_script("return navigator.onLine") is False
+        assert not _severe(browser)
+    finally:
+        browser.execute_cdp_cmd("Network.emulateNetworkConditions",
+                                {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
+        browser.execute_cdp_cmd("Network.disable", {})
+
+
+def test_the_site_serves_the_checkpoint_folded(reference) -> None:
+    """The weights in the built site are the committed checkpoint's, folded, bit for bit."""
+    from nnbook.mnist import fold, web
+
+    model, _ = reference
+    folder = HTML / "_static" / "digits"
+    _, arrays = web.read_weights(folder / web.WEIGHTS_NAME)
+    expected = [p.detach().numpy() for p in fold.fold_model(model).parameters()]
+    assert len(arrays) == len(expected) and all(np.array_equal(a, e) for a, e in zip(arrays, expected))
+    weight = web.page_weight(folder)
+    FIGURES["page_weight_bytes"] = weight
+    assert (folder / web.SCRIPT_NAME).read_bytes() == (web.page_folder() / web.SCRIPT_NAME).read_bytes()
