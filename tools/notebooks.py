@@ -65,6 +65,9 @@ DOWNLOAD_ROLE = re.compile(r"\{download\}`([^`<]+?)\s*<([^>`]+)>`")
 ADMONITION = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,})\{admonition\}[ \t]*(?P<title>[^\n]*)\n"
                         r"(?P<options>(?:(?P=indent):[\w-]+:[^\n]*\n)*)\n?(?P<body>.*?)^(?P=indent)(?P=fence)[ \t]*$",
                         re.M | re.S)
+RAW_HTML = re.compile(r"^```\{raw\}[ \t]+html[ \t]*\n.*?^```[ \t]*$", re.M | re.S)
+LITERALINCLUDE = re.compile(r"^```\{literalinclude\}[ \t]+(?P<path>\S+)[ \t]*\n"
+                            r"(?P<options>(?::[\w-]+:[^\n]*\n)*)```[ \t]*$", re.M)
 #: What must not survive into a launched notebook: any role or directive left over.
 RAW_MYST = re.compile(r"\{[a-z][\w:-]*\}`|^[ \t]*(`{3,}|:{3,})\s*\{[a-z][\w-]*\}|^\([\w-]+\)=\s*$", re.M)
 #: Cells the HTML hides: folded away in a notebook (JupyterLab's and Colab's own flags), still run.
@@ -123,6 +126,20 @@ def _admonition(m: re.Match) -> str:
     return "\n".join(f"{indent}{line}".rstrip() for line in lines)
 
 
+def _literalinclude(m: re.Match, md: Path) -> str:
+    """The included lines as a fenced code block (the options Sphinx reads: start-at, end-before, dedent)."""
+    options = dict(re.findall(r"^:([\w-]+):[ \t]*(.*)$", m.group("options"), re.M))
+    lines = (md.parent / m.group("path")).read_text(encoding="utf-8").splitlines()
+    unquote = lambda v: v.strip().strip('"')  # noqa: E731
+    if "start-at" in options:
+        lines = lines[next(i for i, line in enumerate(lines) if unquote(options["start-at"]) in line):]
+    if "end-before" in options:
+        lines = lines[:next(i for i, line in enumerate(lines) if unquote(options["end-before"]) in line)]
+    cut = int(options.get("dedent", 0))
+    lines = [line[cut:] if line[:cut].strip() == "" else line for line in lines]
+    return "\n".join([f"```{options.get('language', '')}", *lines, "```"])
+
+
 def _plain_markdown(text: str, md: Path, glue: dict[str, str]) -> str:
     """One markdown cell with its MyST replaced by what a plain notebook renders."""
     text = GLUE_BLOCK.sub(lambda m: glue[m.group(0)], text)
@@ -136,6 +153,8 @@ def _plain_markdown(text: str, md: Path, glue: dict[str, str]) -> str:
     text = DOC_ROLE.sub(doc, text)
     text = DOWNLOAD_ROLE.sub(lambda m: f"[{m.group(1).strip()}]({m.group(2).strip()})", text)
     text = ADMONITION.sub(_admonition, text)
+    text = RAW_HTML.sub("", text)  # the pages' own scripts: they run in the HTML book only
+    text = LITERALINCLUDE.sub(lambda m: _literalinclude(m, md), text)
     leftover = RAW_MYST.search(text)
     if leftover:
         raise ValueError(f"{md.name}: no plain-notebook form for {leftover.group(0)!r}; teach tools/notebooks.py")
@@ -161,9 +180,14 @@ def render(md: Path, glue: dict[str, str]) -> str:
             if HIDDEN_TAGS & set(cell.metadata.get("tags", [])) and not setup:
                 cell.metadata["jupyter"] = {"source_hidden": True}
                 cell.metadata["cellView"] = "form"
+        if not cells and cell.cell_type == "markdown":  # the title, then the note, then the rest
+            title, _, rest = cell.source.partition("\n")
+            cell.source = title
+            cells += [cell, nbformat.v4.new_markdown_cell(NOTE)]
+            if rest.strip():
+                cells.append(nbformat.v4.new_markdown_cell(rest.strip("\n")))
+            continue
         cells.append(cell)
-        if len(cells) == 1 and cell.cell_type == "markdown":
-            cells.append(nbformat.v4.new_markdown_cell(NOTE))
     for index, cell in enumerate(cells):
         # nbformat draws random cell ids; derive them from the cell so the text is reproducible
         cell.id = hashlib.sha1(f"{index}:{cell.cell_type}:{cell.source}".encode()).hexdigest()[:8]
