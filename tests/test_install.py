@@ -54,7 +54,7 @@ def test_installed_copy_is_what_runs(tmp_path: Path) -> None:
     python = _python("oldest")
     where = subprocess.run([python, "-c", "import nnbook; print(nnbook.__file__)"], cwd=tmp_path,
                            capture_output=True, text=True, check=True).stdout
-    assert "site-packages" in where and str(ROOT) not in where
+    assert "site-packages" in where and str(ROOT / "src") not in where
 
 
 def test_part1_on_python_310_with_the_oldest_dependencies() -> None:

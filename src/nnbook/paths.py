@@ -15,7 +15,7 @@ def project_root() -> Path:
 
     Chapters run with different working directories (the Jupyter Book build, nbval, Binder,
     Colab), so nothing may rely on the current directory. ``NNBOOK_ROOT`` wins when set; then the
-    current directory and its parents are searched, then the folders above this source file
+    current directory and its parents are searched, then the clone this source file lies in
     (an editable install).
     """
     env = os.environ.get("NNBOOK_ROOT")
@@ -24,10 +24,12 @@ def project_root() -> Path:
         if not (root / _MARKER).is_file():
             raise FileNotFoundError(f"NNBOOK_ROOT={env!r} does not contain {_MARKER}")
         return root
-    for start in (Path.cwd().resolve(), Path(__file__).resolve().parent):
-        for folder in (start, *start.parents):
-            if (folder / _MARKER).is_file():
-                return folder
+    cwd = Path.cwd().resolve()
+    # the clone this file is part of (src/nnbook/paths.py in an editable install); a copy installed
+    # into some site-packages belongs to no clone, even when that site-packages lies inside one
+    for folder in (cwd, *cwd.parents, Path(__file__).resolve().parents[2]):
+        if (folder / _MARKER).is_file():
+            return folder
     raise FileNotFoundError(
         f"cannot find the book's repository (no {_MARKER} above {Path.cwd()}); "
         "run from inside a clone or set NNBOOK_ROOT"
