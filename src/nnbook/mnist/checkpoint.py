@@ -34,7 +34,9 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     if path.stat().st_size == 0:
         raise CheckpointError(f"{path} is empty (a copy that failed?); give a checkpoint file")
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # a TorchScript file: torch warns, then refuses; we say why
+            warnings.simplefilter("ignore", UserWarning)
+            obj = torch.load(path, map_location="cpu", weights_only=True)
     except OSError:
         raise  # the disk's own error (unreadable file): the command line names it
     except Exception as exc:  # pickle, zip and weights_only errors alike: name the file, not the stack
