@@ -302,6 +302,14 @@ def test_a_folder_named_resume_pt_is_refused_before_training(capsys, tmp_path) -
     assert not (out / "history.json").exists(), "refused before a single epoch"
 
 
+def test_a_resume_file_that_never_ends_is_refused(capsys, tmp_path) -> None:
+    out = tmp_path / "run"
+    out.mkdir()
+    os.mkfifo(out / "resume.pt")  # torch.load would wait forever for a writer
+    status, _, err = _run(capsys, *ARGS, "--out", out, "--resume")
+    assert status == 2 and "resume.pt: not a regular file" in err
+
+
 # --- signals ----------------------------------------------------------------------------------------
 
 def _signal_at_epoch(monkeypatch: pytest.MonkeyPatch, epoch: int, signum: int) -> None:

@@ -84,6 +84,8 @@ class RunFolder:
                                      "shipped without it?); use another --out, or --overwrite to start again")
             return None  # an empty folder: a fresh start is what resuming it means
         fix = "use --overwrite to start again"
+        if path.exists() and not path.is_file() and not path.is_dir():  # /dev/zero, a FIFO: never ends
+            raise RunFolderError(f"cannot resume from {path}: not a regular file; {fix}")
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:  # written atomically, so only a foreign or damaged file gets here
