@@ -408,3 +408,12 @@ def test_a_checkpoint_crafted_to_run_code_is_never_run(tmp_path) -> None:
 def test_evaluate_on_a_device_that_is_not_there(name, message, reference, capsys) -> None:
     status, _, err = _run(capsys, "evaluate", reference[0] / "model.pt", "--device", name)
     assert status == 1 and message in _one_error_line(err)
+
+
+def test_finite_weights_whose_scores_overflow(reference, capsys, tmp_path) -> None:
+    """Weights scaled by 1e30 are finite, but the scores are not: no NaN may reach the JSON line."""
+    state = torch.load(reference[0] / "model.pt", weights_only=True)
+    huge = {k: v * 1e30 if k.endswith("weight") else v for k, v in state.items()}
+    torch.save(huge, tmp_path / "huge.pt")
+    status, stdout, err = _run(capsys, "evaluate", tmp_path / "huge.pt")
+    assert status == 1 and stdout == "" and "scores overflow" in _one_error_line(err)

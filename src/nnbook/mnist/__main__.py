@@ -191,6 +191,11 @@ def _evaluate(args: argparse.Namespace) -> int:
     dev = select_device(args.device)
     model, name = load_model(args.checkpoint, args.model)
     result = evaluate(model.to(dev), load_split(False, args.data_root, dev))
+    if not math.isfinite(result.loss):  # finite weights can still overflow; JSON has no NaN
+        from nnbook.mnist.checkpoint import CheckpointError
+
+        raise CheckpointError(f"{args.checkpoint}: its weights are finite but its scores overflow (test loss "
+                              f"{result.loss}): the run that wrote it diverged")
     print(json.dumps({"accuracy": result.accuracy, "correct": result.correct, "total": result.total,
                       "loss": result.loss, "params": count_parameters(model), "model": name,
                       "checkpoint": str(args.checkpoint)}, allow_nan=False))

@@ -9,6 +9,7 @@ on a CUDA GPU one CUDA graph replay per step.
 
 from __future__ import annotations
 
+import math
 import platform
 import random
 import shlex
@@ -232,6 +233,11 @@ def _run_epoch(
                if out is not None and epoch > 1 else "No epoch had completed, so no checkpoint was written.")
         )
     test = evaluate(stepper.model, test_split)
+    if not math.isfinite(test.loss):  # the training loss stayed finite, the evaluation's did not
+        raise TrainingDiverged(f"training diverged: the loss on the evaluation images is not finite after "
+                               f"epoch {epoch}; try a smaller --lr. "
+                               + (f"The last good checkpoint (epoch {epoch - 1}) is kept in {out}."
+                                  if out is not None and epoch > 1 else "No checkpoint of this epoch was written."))
     seen = steps_per_epoch * cfg.batch_size
     return {
         "epoch": epoch,
