@@ -35,3 +35,11 @@ def test_written_files_get_ordinary_permissions(tmp_path: Path) -> None:
     mask = os.umask(0o022)
     os.umask(mask)
     assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~mask
+
+
+def test_a_file_in_the_way_of_the_folder_is_named(tmp_path: Path) -> None:
+    """``out/x.pt`` where ``out`` is a file: the error names it and says what is wrong ("File exists" did not)."""
+    (tmp_path / "out").write_text("a file")
+    with pytest.raises(NotADirectoryError, match="a file is in the way") as info:
+        write_text_atomic(tmp_path / "out" / "x.pt", "x")
+    assert info.value.filename == str(tmp_path / "out")

@@ -283,28 +283,166 @@ def test_empty_data_root_says_there_is_no_data(tmp_path: Path) -> None:
 
 
 def test_gzip_bomb_is_refused_within_bounded_memory(root: Path) -> None:
-    """Under 1 MB of gzip that would decompress to 200 MB: refused after reading the bound, not all
-    of it (measured in a fresh process, whose peak memory nothing else has raised)."""
+    """4 MB of gzip (4,000 members of a megabyte of zeros each) that would inflate to 4 GB: refused
+    after reading the bound, not all of it. Measured in a fresh process, whose peak memory nothing
+    else has raised: Python's own allocations (tracemalloc) and the resident peak (getrusage)."""
     import subprocess
     import sys
 
     bomb = root / "mnist" / "t10k-images-idx3-ubyte.gz"
-    with gzip.open(bomb, "wb", compresslevel=9) as fh:
-        block = bytes(1 << 20)
-        for _ in range(200):
-            fh.write(block)
-    assert bomb.stat().st_size < 1_000_000
+    member = gzip.compress(bytes(1 << 20), compresslevel=9)
+    bomb.write_bytes(member * 4000)  # a gzip file may hold many members; gunzip reads them all
+    assert 3_000_000 < bomb.stat().st_size < 5_000_000
     script = (
-        "import resource, sys\n"
+        "import resource, sys, tracemalloc\n"
         "from nnbook.mnist import data\n"
         "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "tracemalloc.start()\n"
         "try:\n"
         "    data.prepare(sys.argv[1], splits=('test',))\n"
         "except data.MnistDataError as exc:\n"
-        "    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)\n"
+        "    print(tracemalloc.get_traced_memory()[1], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)\n"
         "    print(exc)\n"
     )
     proc = subprocess.run([sys.executable, "-c", script, str(root)], capture_output=True, text=True, timeout=120)
-    grown_kib, msg = proc.stdout.split("\n", 1)
+    numbers, msg = proc.stdout.split("\n", 1)
+    peak_bytes, grown_kib = map(int, numbers.split())
     assert "decompresses to more than 48,000,000 bytes" in msg and "t10k-images" in msg, proc.stderr
-    assert int(grown_kib) < 120_000, f"peak memory grew by {grown_kib} KiB (the whole bomb is 204,800)"
+    inflated = 4000 << 20
+    assert peak_bytes < 3 * data.MAX_RAW_BYTES < inflated / 25, f"Python allocated {peak_bytes:,} bytes at the peak"
+    assert grown_kib * 1024 < 3 * data.MAX_RAW_BYTES, f"peak memory grew by {grown_kib} KiB"
+
+
+def test_the_sums_in_the_code_are_the_shipped_ones() -> None:
+    """Downloads are checked against data.RAW_SHA256: it must say what SHA256SUMS.raw says."""
+    assert data._read_sums(SHIPPED / "SHA256SUMS.raw") == data.RAW_SHA256
+
+
+def _regenerate_sums(folder: Path) -> None:
+    """Write SHA256SUMS and SHA256SUMS.raw that match whatever the .gz files now hold."""
+    gz = sorted(folder.glob("*.gz"))
+    (folder / "SHA256SUMS").write_text("".join(f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.name}\n"
+                                               for p in gz))
+    (folder / "SHA256SUMS.raw").write_text("".join(
+        f"{hashlib.sha256(gzip.decompress(p.read_bytes())).hexdigest()}  {p.stem}\n" for p in gz))
+
+
+def _swap(folder: Path, suffix: str = ".gz") -> None:
+    for train_name, test_name in zip(data.FILES["train"], data.FILES["test"]):
+        a, b = folder / (train_name + suffix), folder / (test_name + suffix)
+        a.rename(folder / "swap")
+        b.rename(a)
+        (folder / "swap").rename(b)
+
+
+def test_swapped_train_and_test_with_regenerated_sums_are_refused(root: Path) -> None:
+    _swap(root / "mnist")
+    _regenerate_sums(root / "mnist")  # every checksum now agrees: only the split sizes can tell
+    with pytest.raises(data.MnistDataError, match="t10k-images-idx3-ubyte.gz: holds 60,000 images, but "
+                       "MNIST's test split has 10,000 images: the training split's file in its place"):
+        data.load_split(False, root)
+    with pytest.raises(data.MnistDataError, match="holds 10,000 images, but MNIST's training split has 60,000"):
+        data.load_split(True, root)
+
+
+@pytest.mark.parametrize("content,message", [
+    (b"garbage\n", "SHA256SUMS, line 1: not a '<sha256>  <file name>' line"),
+    (b"\xff\xfe\x00 not text", "SHA256SUMS: not a text file"),
+], ids=["malformed", "not-utf8"])
+def test_a_broken_sums_file(content: bytes, message: str, root: Path, capsys) -> None:
+    from nnbook.mnist.__main__ import main
+
+    (root / "mnist" / "SHA256SUMS").write_bytes(content)
+    assert message in _error(root)
+    model = root / "m.pt"
+    from nnbook.mnist.models import build_model
+
+    torch.save(build_model("tiny").state_dict(), model)
+    capsys.readouterr()
+    assert main(["evaluate", str(model), "--data-root", str(root)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and "Traceback" not in err
+
+
+# --- --download: the same checks, from a local mirror (there is no network in the tests) ---------
+
+@pytest.fixture
+def mirror(tmp_path: Path) -> Path:
+    """A folder of MNIST .gz files served as a file:// mirror: the shipped ones, for a test to damage."""
+    folder = tmp_path / "mirror"
+    folder.mkdir()
+    for split in data.FILES.values():
+        for name in split:
+            shutil.copy(SHIPPED / f"{name}.gz", folder)
+    return folder
+
+
+def _fresh(tmp_path: Path) -> Path:
+    """A data root with nothing shipped: what a Colab or Binder session without the files has."""
+    root = tmp_path / "fresh"
+    (root / "mnist").mkdir(parents=True)
+    return root
+
+
+def test_download_from_a_mirror_is_verified_and_cached(mirror: Path, tmp_path: Path) -> None:
+    root = _fresh(tmp_path)
+    got = data.load_split(False, root, allow_download=True, mirrors=[mirror.as_uri()])
+    shipped = data.load_split(False)
+    assert torch.equal(got.images, shipped.images) and torch.equal(got.labels, shipped.labels)
+    shutil.rmtree(mirror)  # now only the cache can serve it
+    again = data.load_split(False, root, allow_download=True, mirrors=[mirror.as_uri()])
+    assert torch.equal(again.labels, shipped.labels)
+
+
+def _damage_gz(path: Path, how: str) -> None:
+    if how == "all-zero":
+        path.write_bytes(bytes(path.stat().st_size))
+    elif how == "truncated":
+        path.write_bytes(path.read_bytes()[:-2000])
+    elif how == "one-pixel":
+        raw = bytearray(gzip.decompress(path.read_bytes()))
+        raw[5000] ^= 1
+        path.write_bytes(gzip.compress(bytes(raw), compresslevel=1, mtime=0))
+
+
+@pytest.mark.parametrize("how,message", [
+    ("swapped", "holds 60,000 images, but MNIST's test split has 10,000"),
+    ("all-zero", "damaged, not a valid gzip file"),
+    ("truncated", "truncated (the gzip stream ends early)"),
+    ("one-pixel", "decompresses to bytes whose SHA-256 does not match MNIST"),
+])
+def test_a_bad_download_is_refused_and_not_kept(how: str, message: str, mirror: Path, tmp_path: Path) -> None:
+    if how == "swapped":
+        _swap(mirror)
+    else:
+        _damage_gz(mirror / "t10k-images-idx3-ubyte.gz", how)
+    root = _fresh(tmp_path)
+    with pytest.raises(data.MnistDataError, match=message.replace("(", r"\(").replace(")", r"\)")) as info:
+        data.load_split(False, root, allow_download=True, mirrors=[mirror.as_uri()])
+    assert "t10k-images-idx3-ubyte.gz" in str(info.value) and "nothing was kept" in str(info.value)
+    assert not (root / "cache" / "MNIST" / "raw" / "t10k-images-idx3-ubyte").exists()
+
+
+def test_a_crafted_cache_is_not_used_for_a_download(mirror: Path, tmp_path: Path) -> None:
+    """Swapped, zeroed or cut decompressed files in the cache fail their checksums: fetched again."""
+    root = _fresh(tmp_path)
+    raw = root / "cache" / "MNIST" / "raw"
+    shutil.copytree(data.prepare() / "MNIST" / "raw", raw, ignore=shutil.ignore_patterns("*.gz", ".*"))
+    _swap(raw, suffix="")
+    cut = raw / "t10k-labels-idx1-ubyte"
+    cut.write_bytes(bytes(cut.stat().st_size))
+    with pytest.raises(data.MnistDataError, match="could not download t10k-images-idx3-ubyte.gz"):
+        data.load_split(False, root, allow_download=True, mirrors=[(tmp_path / "no-mirror").as_uri()])
+    got = data.load_split(False, root, allow_download=True, mirrors=[mirror.as_uri()])
+    assert torch.equal(got.labels, data.load_split(False).labels)
+
+
+def test_download_without_a_network_is_one_line(tmp_path: Path, monkeypatch, capsys) -> None:
+    from nnbook.mnist.__main__ import main
+
+    root = _fresh(tmp_path)
+    monkeypatch.setattr(data, "MIRRORS", ("http://127.0.0.1:9/mnist/",))  # the discard port: refused
+    status = main(["train", "--epochs", "1", "--download", "--data-root", str(root), "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err
+    assert status == 1 and err.startswith("error: could not download train-images-idx3-ubyte.gz")
+    assert "Check the network" in err and "Traceback" not in err and not (tmp_path / "run").exists()

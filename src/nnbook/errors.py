@@ -9,7 +9,7 @@ Anything else is a bug in the package and keeps its traceback.
 
 from __future__ import annotations
 
-__all__ = ["NnbookError", "UsageError", "EnvironmentProblem"]
+__all__ = ["NnbookError", "UsageError", "EnvironmentProblem", "NnbookWarning"]
 
 
 class NnbookError(Exception):
@@ -22,3 +22,7 @@ class UsageError(NnbookError, ValueError):
 
 class EnvironmentProblem(NnbookError):
     """Data, files, device or the run itself stand in the way (command line: one line, exit 1)."""
+
+
+class NnbookWarning(UserWarning):
+    """Something the user should know that does not stop the command (a cache that cannot be written)."""

@@ -12,8 +12,11 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import signal
 import sys
+import warnings
 from pathlib import Path
+from typing import Any
 
 #: what to tell a reader whose Python has no PyTorch (a plain `pip install nnbook`)
 NO_TORCH = ("error: Part 2 needs PyTorch, which this Python does not have: pip install 'nnbook[mnist]' "
@@ -28,6 +31,12 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
+
+
+def _path(text: str) -> Path:
+    if not text.strip():  # Path("") is the current folder: never what an empty value meant
+        raise argparse.ArgumentTypeError("must not be empty")
+    return Path(text)
 
 
 def _positive_float(text: str) -> float:
@@ -55,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--recipe", choices=list(RECIPES), default="book", help="default: book")
     t.add_argument("--epochs", type=_positive_int, default=None)
     t.add_argument("--seed", type=_seed, default=None)
-    t.add_argument("--out", type=Path, required=True, help="run folder (must not exist, unless --resume/--overwrite)")
+    t.add_argument("--out", type=_path, required=True, help="run folder (must not exist, unless --resume/--overwrite)")
     t.add_argument("--lr", type=_positive_float, default=None, help="peak learning rate (one-cycle)")
     t.add_argument("--batch-size", type=_positive_int, default=None)
     t.add_argument("--model", choices=sorted(MODELS), default=None)
@@ -66,24 +75,24 @@ def _parser() -> argparse.ArgumentParser:
                    help="auto: replay each step as one CUDA graph on CUDA GPUs (fp32 and bf16)")
     t.add_argument("--limit-train", type=_positive_int, default=None, metavar="N",
                    help="train on the first N training images only (quick runs)")
-    t.add_argument("--data-root", type=Path, default=None,
+    t.add_argument("--data-root", type=_path, default=None,
                    help="folder holding mnist/ (default: the repository's data/)")
     t.add_argument("--download", action="store_true",
-                   help="let torchvision download MNIST when the shipped files are absent")
+                   help="download MNIST when the shipped files are absent (verified as the shipped ones are)")
     t.add_argument("--no-progress", action="store_true", help="no progress bars or per-epoch lines")
     mode = t.add_mutually_exclusive_group()
     mode.add_argument("--resume", action="store_true", help="continue the run in --out from its last complete epoch")
     mode.add_argument("--overwrite", action="store_true", help="delete the run in --out and start again")
 
     e = sub.add_parser("evaluate", help="accuracy of a checkpoint on all 10,000 test images, as one JSON line")
-    e.add_argument("checkpoint", type=Path)
+    e.add_argument("checkpoint", type=_path)
     e.add_argument("--model", choices=sorted(MODELS), default=None, help="default: the architecture that fits")
     e.add_argument("--device", default="auto")
-    e.add_argument("--data-root", type=Path, default=None)
+    e.add_argument("--data-root", type=_path, default=None)
 
     x = sub.add_parser("export", help="write a self-contained TorchScript model")
-    x.add_argument("checkpoint", type=Path)
-    x.add_argument("output", type=Path)
+    x.add_argument("checkpoint", type=_path)
+    x.add_argument("output", type=_path)
     x.add_argument("--model", choices=sorted(MODELS), default=None)
     x.add_argument("--force", action="store_true", help="replace OUTPUT if it exists")
     return p
@@ -108,8 +117,13 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     parser = _parser()
     args = parser.parse_args(argv)
-    from nnbook.errors import EnvironmentProblem, UsageError
+    from nnbook.errors import EnvironmentProblem, NnbookWarning, UsageError
 
+    previous = _terminate_as_interrupt()
+    show = warnings.showwarning
+    warnings.showwarning = lambda message, category, *rest, **kw: (  # ours: one line, like the errors
+        print(f"warning: {message}", file=sys.stderr) if issubclass(category, NnbookWarning)
+        else show(message, category, *rest, **kw))
     try:
         if args.cmd == "train":
             return _train(args)
@@ -127,9 +141,34 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         parser.error(str(exc))
     except KeyboardInterrupt:
-        print("interrupted; the last complete epoch is saved, continue with --resume", file=sys.stderr)
+        print(_interrupted(args), file=sys.stderr)
         return 130
+    finally:
+        warnings.showwarning = show
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return 0  # unreachable; keeps type checkers content
+
+
+def _terminate_as_interrupt() -> Any:
+    """Let SIGTERM (``kill``, ``timeout``, a container stopping) end the command as Ctrl-C does, so
+    a run that saved no epoch removes its folder; return the previous handler (None if unchanged)."""
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave the signal alone
+        return None
+
+
+def _interrupted(args: argparse.Namespace) -> str:
+    """What an interruption left: say --resume only when there is something to resume."""
+    if args.cmd != "train":
+        return "interrupted"
+    if (args.out / "resume.pt").is_file():
+        return f"interrupted; the last complete epoch is saved in {args.out}, continue with --resume"
+    return "interrupted before the first epoch was saved; nothing to resume, run the command again"
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -160,6 +199,11 @@ def _evaluate(args: argparse.Namespace) -> int:
     dev = select_device(args.device)
     model, name = load_model(args.checkpoint, args.model)
     result = evaluate(model.to(dev), load_split(False, args.data_root, dev))
+    if not math.isfinite(result.loss):  # finite weights can still overflow; JSON has no NaN
+        from nnbook.mnist.checkpoint import CheckpointError
+
+        raise CheckpointError(f"{args.checkpoint}: its weights are finite but its scores overflow (test loss "
+                              f"{result.loss}): the run that wrote it diverged")
     print(json.dumps({"accuracy": result.accuracy, "correct": result.correct, "total": result.total,
                       "loss": result.loss, "params": count_parameters(model), "model": name,
                       "checkpoint": str(args.checkpoint)}, allow_nan=False))

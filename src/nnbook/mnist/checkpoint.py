@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import io
 import os
 import warnings
 from pathlib import Path
@@ -11,10 +12,10 @@ import torch
 from torch import nn
 
 from nnbook.errors import EnvironmentProblem
-from nnbook.io import atomic_path
+from nnbook.io import write_bytes_atomic
 from nnbook.mnist.models import MODELS, build_model
 
-__all__ = ["CheckpointError", "read_state_dict", "load_model", "export_torchscript"]
+__all__ = ["CheckpointError", "read_state_dict", "load_model", "export_torchscript", "mismatches", "non_finite"]
 
 
 class CheckpointError(EnvironmentProblem, ValueError):
@@ -24,27 +25,54 @@ class CheckpointError(EnvironmentProblem, ValueError):
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     """Load a checkpoint with ``weights_only=True`` (a plain state_dict, or a resume file)."""
     path = Path(path)
-    if not path.is_file():
+    if path.is_dir():
+        raise CheckpointError(f"{path} is a folder; give a checkpoint file, such as {path / 'model.pt'}")
+    if not path.exists():
         raise CheckpointError(f"{path}: no such checkpoint file")
+    if not path.is_file():  # a FIFO or a device would block or never end
+        raise CheckpointError(f"{path} is not a regular file; give a checkpoint file")
+    if path.stat().st_size == 0:
+        raise CheckpointError(f"{path} is empty (a copy that failed?); give a checkpoint file")
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # a TorchScript file: torch warns, then refuses; we say why
+            warnings.simplefilter("ignore", UserWarning)
+            obj = torch.load(path, map_location="cpu", weights_only=True)
+    except OSError:
+        raise  # the disk's own error (unreadable file): the command line names it
     except Exception as exc:  # pickle, zip and weights_only errors alike: name the file, not the stack
-        first = str(exc).splitlines()[0] if str(exc) else ""
-        if "weights_only" in str(exc):  # torch's advice here would be to load it unsafely: never
-            first = "it holds objects other than tensors, and loading those could run code"
-        raise CheckpointError(f"{path}: not a readable PyTorch checkpoint ({type(exc).__name__}: {first})") from None
+        raise CheckpointError(f"{path}: {_why_unreadable(exc)}") from None
     if isinstance(obj, dict) and isinstance(obj.get("model"), dict):
         obj = obj["model"]  # a resume file holds the weights under "model"
     if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
         raise CheckpointError(f"{path}: does not hold a state_dict (a dict of tensors)")
-    bad = [k for k, v in obj.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    bad = non_finite(obj)
     if bad:
         raise CheckpointError(f"{path}: holds weights that are NaN or infinite ({', '.join(bad[:3])}"
                               f"{', ...' if len(bad) > 3 else ''}): the run that wrote it diverged")
     return obj
 
 
-def _mismatches(model: nn.Module, state: dict[str, torch.Tensor]) -> list[str]:
+def _why_unreadable(exc: Exception) -> str:
+    """What a ``torch.load`` failure means, in words; never torch's advice to load unsafely."""
+    text = str(exc)
+    if "TorchScript" in text:
+        return ("a TorchScript export (what `export` writes), not a checkpoint; "
+                "give the run's model.pt or resume.pt")
+    if "Unsupported global" in text or "GLOBAL" in text:
+        return ("not a readable PyTorch checkpoint: it holds objects other than tensors, and loading "
+                "those could run code")
+    if "weights_only" in text or "Weights only" in text:  # anything else torch's safe loader refuses
+        return "not a readable PyTorch checkpoint (neither a state_dict nor a resume file)"
+    first = (text.splitlines() or [""])[0][:200]
+    return f"not a readable PyTorch checkpoint ({type(exc).__name__}: {first})"
+
+
+def non_finite(state: dict[str, torch.Tensor]) -> list[str]:
+    """The names of the floating-point tensors of ``state`` that hold a NaN or an infinity."""
+    return [k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+
+
+def mismatches(model: nn.Module, state: dict[str, torch.Tensor]) -> list[str]:
     """Human-readable differences between a model's expected tensors and a state_dict."""
     want = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     got = {k: tuple(v.shape) for k, v in state.items()}
@@ -67,7 +95,7 @@ def load_model(path: str | Path, name: str | None = None) -> tuple[nn.Module, st
     for candidate in candidates:
         with torch.device("cpu"):
             model = build_model(candidate)
-        problems = _mismatches(model, state)
+        problems = mismatches(model, state)
         if not problems:
             model.load_state_dict(state)
             return model.eval(), candidate
@@ -90,15 +118,17 @@ def export_torchscript(model: nn.Module, out: str | Path, *, overwrite: bool = F
                               "Choose another output file")
     if out.is_dir():
         raise CheckpointError(f"{out} is a folder; give the path of the file to write")
+    if out.exists() and not out.is_file():  # --force must not replace /dev/null or a FIFO by a file
+        raise CheckpointError(f"{out} is not a regular file; give the path of the file to write")
     if out.exists() and not overwrite:
         raise CheckpointError(f"{out} already exists; add --force to replace it")
     clone = copy.deepcopy(model).cpu().eval()
     with torch.no_grad():
         for p in clone.parameters():  # channels_last weights script fine, but plain is the norm
             p.data = p.data.contiguous()
+    buffer = io.BytesIO()  # in memory first: a full disk is then an OSError naming ``out``
     with warnings.catch_warnings():  # torch 2.10+ flags TorchScript as deprecated; it still is
         warnings.simplefilter("ignore", FutureWarning)  # the one format loadable without Python
-        scripted = torch.jit.script(clone)
-    with atomic_path(out) as tmp:
-        scripted.save(str(tmp))
+        torch.jit.save(torch.jit.script(clone), buffer)
+    write_bytes_atomic(out, buffer.getvalue())
     return out

@@ -4,32 +4,40 @@ The four shipped ``.gz`` files in ``<root>/mnist/`` are checked against ``SHA256
 decompressed atomically into ``<root>/cache/MNIST/raw/`` and the result checked against
 ``SHA256SUMS.raw``; the verified bytes become tensors directly (the cache is also the folder
 torchvision's :class:`~torchvision.datasets.MNIST` reads, for the benchmark's conventional
-pipeline). Every problem raises :class:`MnistDataError` naming the file and the fix.
+pipeline). Downloaded files (``--download``, where nothing is shipped) pass the same checks:
+bounded decompression, idx header, length, split size (60,000 and 10,000), and the SHA-256 of
+the decompressed bytes. Every problem raises :class:`MnistDataError` naming the file and the fix.
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import math
 import struct
+import warnings
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import torch
 import torch.nn.functional as F
 
-from nnbook.errors import EnvironmentProblem
+from nnbook.errors import EnvironmentProblem, NnbookWarning
 from nnbook.io import write_bytes_atomic
 from nnbook.paths import default_data_root
 
 __all__ = [
     "MnistDataError",
+    "DataCacheWarning",
     "MnistSplit",
     "FILES",
     "SOURCE",
+    "MIRRORS",
+    "RAW_SHA256",
+    "SPLIT_SIZES",
     "data_root",
     "prepare",
     "load_split",
@@ -79,29 +87,70 @@ def data_root(root: str | Path | None = None) -> Path:
     return Path(root) if root is not None else default_data_root()
 
 
-def _sha256(data: bytes | Path) -> str:
-    if isinstance(data, Path):
-        data = data.read_bytes()
+#: The SHA-256 of each decompressed file: MNIST itself, whatever the source (the shipped
+#: ``SHA256SUMS.raw`` says the same; a test checks it). Mirrors' ``.gz`` files differ byte for
+#: byte from the shipped ones (another compressor), so a download is checked by these.
+RAW_SHA256 = {
+    "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+}
+
+#: Where ``--download`` fetches ``<name>.gz`` from, in order (torchvision's mirrors).
+MIRRORS = ("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/")
+
+#: The number of images (and labels) in each split; anything else is not MNIST's split.
+SPLIT_SIZES = {"train": 60_000, "test": 10_000}
+
+#: No MNIST file decompresses to more (the training images are 47,040,016 bytes): a bound that
+#: keeps a damaged or hostile file from filling the memory before its header is even checked.
+MAX_RAW_BYTES = 48_000_000
+
+#: No MNIST ``.gz`` is larger (the training images: 9.9 MB from the mirrors, 9.7 MB shipped).
+MAX_GZ_BYTES = 16_000_000
+
+
+class DataCacheWarning(NnbookWarning):
+    """The decompressed cache could not be written; the verified data is used from memory."""
+
+
+def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def _read_bounded(path: Path, limit: int, fix: str) -> bytes:
+    """The bytes of ``path``, refusing a file larger than ``limit`` before reading it."""
+    size = path.stat().st_size
+    if size > limit:
+        raise MnistDataError(f"{path}: {size:,} bytes, far more than any MNIST file ({limit:,} at most). {fix}")
+    return path.read_bytes()
 
 
 def _read_sums(path: Path) -> dict[str, str]:
     """Parse a ``sha256sum``-format file into {file name: hex digest}."""
+    fix = f"Re-copy it from {SOURCE}."
     if not path.is_file():
-        raise MnistDataError(f"{path} is missing. Re-copy it from {SOURCE}.")
+        raise MnistDataError(f"{path} {'is not a file' if path.exists() else 'is missing'}. {fix}")
+    try:
+        text = _read_bounded(path, 100_000, fix).decode("utf-8")
+    except UnicodeDecodeError:
+        raise MnistDataError(f"{path}: not a text file (not UTF-8). {fix}") from None
     sums = {}
-    for line in path.read_text().splitlines():
-        if line.strip():
-            digest, name = line.split(maxsplit=1)
-            sums[name.lstrip("*")] = digest.lower()
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = line.split(maxsplit=1)
+        if len(parts) != 2 or len(parts[0]) != 64 or any(c not in "0123456789abcdefABCDEF" for c in parts[0]):
+            raise MnistDataError(f"{path}, line {number}: not a '<sha256>  <file name>' line ({line[:60]!r}). {fix}")
+        sums[parts[1].strip().lstrip("*")] = parts[0].lower()
     return sums
 
 
-def _check_idx(raw: bytes, name: str, where: Path) -> int:
-    """Validate an idx header and length ourselves (torchvision would fail obscurely); return N."""
+def _check_idx(raw: bytes, name: str, where: str | Path, fix: str) -> None:
+    """Validate an idx header, its length and the split's size ourselves; torchvision would fail obscurely."""
     is_images = "images" in name
     magic, ndim = (_IMAGES_MAGIC, 3) if is_images else (_LABELS_MAGIC, 1)
-    fix = f"Re-copy it from {SOURCE}."
     header_len = 4 + 4 * ndim
     if len(raw) < header_len:
         raise MnistDataError(f"{where}: truncated ({len(raw)} bytes, shorter than the idx header). {fix}")
@@ -113,27 +162,27 @@ def _check_idx(raw: bytes, name: str, where: Path) -> int:
         )
     dims = struct.unpack(f">{ndim}I", raw[4:header_len])
     if is_images and dims[1:] != (_SIDE, _SIDE):
+        raise MnistDataError(f"{where}: wrong dimensions {dims[1]}x{dims[2]} (expected {_SIDE}x{_SIDE}). {fix}")
+    split = "train" if name.startswith("train") else "test"
+    expected, other = SPLIT_SIZES[split], "test" if split == "train" else "training"
+    if dims[0] != expected:  # both files of a split checked against its size: they pair, too
         raise MnistDataError(
-            f"{where}: wrong dimensions {dims[1]}x{dims[2]} (expected {_SIDE}x{_SIDE}). {fix}"
+            f"{where}: holds {dims[0]:,} {'images' if is_images else 'labels'}, but MNIST's "
+            f"{'training' if split == 'train' else 'test'} split has {expected:,} images: the {other} split's "
+            f"file in its place (train and test swapped, or a label file paired with the wrong image file). {fix}"
         )
-    expected = header_len + math.prod(dims)
-    if len(raw) != expected:
+    promised = header_len + math.prod(dims)
+    if len(raw) != promised:
         raise MnistDataError(
-            f"{where}: truncated or padded ({len(raw):,} bytes, the header promises {expected:,}). {fix}"
+            f"{where}: truncated or padded ({len(raw):,} bytes, the header promises {promised:,}). {fix}"
         )
-    return dims[0]
 
 
-#: No MNIST file decompresses to more (the training images are 47,040,016 bytes): a bound that
-#: keeps a damaged or hostile file from filling the memory before its header is even checked.
-MAX_RAW_BYTES = 48_000_000
-
-
-def _gunzip(gz: Path, sha_ok: bool) -> bytes:
-    """Decompress ``gz`` (at most :data:`MAX_RAW_BYTES`), turning gzip failures into a clear error."""
+def _gunzip(blob: bytes, where: str | Path, sha_ok: bool, fix: str) -> bytes:
+    """Decompress ``blob`` (at most :data:`MAX_RAW_BYTES`), turning gzip failures into a clear error."""
     note = "" if sha_ok else "; its SHA-256 does not match SHA256SUMS either"
     try:
-        with gzip.open(gz, "rb") as stream:
+        with gzip.GzipFile(fileobj=io.BytesIO(blob), mode="rb") as stream:
             raw = stream.read(MAX_RAW_BYTES + 1)
         if len(raw) <= MAX_RAW_BYTES:
             return raw
@@ -142,38 +191,117 @@ def _gunzip(gz: Path, sha_ok: bool) -> bytes:
         detail = "truncated (the gzip stream ends early)"
     except (OSError, zlib.error) as exc:  # BadGzipFile is an OSError; bad deflate data is zlib.error
         detail = f"damaged, not a valid gzip file ({exc})"
-    raise MnistDataError(f"{gz}: {detail}{note}. Re-copy it from {SOURCE}.")
+    raise MnistDataError(f"{where}: {detail}{note}. {fix}")
 
 
-def _prepare_file(
-    name: str, shipped: Path, cache: Path, sums: dict[str, str], raw_sums: dict[str, str]
-) -> tuple[int, bool, bytes]:
-    """Make ``cache/name`` a verified copy of ``shipped/name.gz``; return (record count, sum ok, bytes).
-
-    A file whose checksum fails but whose structure is sound is not cached; the caller reports
-    it after the pairing check, whose message says more than a checksum would.
-    """
-    gz, out = shipped / f"{name}.gz", cache / name
-    if not gz.is_file():
-        raise MnistDataError(f"{gz} is missing. Re-copy it from {SOURCE}.")
-    sha_ok = _sha256(gz) == sums.get(gz.name)
-    # Fast path: the shipped file is intact and the cache still matches its recorded sum.
-    if sha_ok and out.is_file():
-        raw = out.read_bytes()
-        if _sha256(raw) == raw_sums.get(name):
-            return _check_idx(raw, name, out), True, raw
-        # A damaged cache is never used: fall through and rebuild it from the .gz.
-    raw = _gunzip(gz, sha_ok)
-    count = _check_idx(raw, name, gz)
+def _verify(blob: bytes, name: str, where: str | Path, gz_sum: str | None, raw_sum: str | None, fix: str) -> bytes:
+    """The decompressed bytes of ``blob`` (``name``'s .gz) once they pass every check, in this order:
+    gzip (bounded), idx header and length, split size, then the checksums (``gz_sum`` None: none
+    is known for the compressed file, as for a download); the first failure is the error."""
+    sha_ok = gz_sum is None or _sha256(blob) == gz_sum
+    raw = _gunzip(blob, where, sha_ok, fix)
+    _check_idx(raw, name, where, fix)
     if not sha_ok:
-        return count, False, raw
-    if _sha256(raw) != raw_sums.get(name):
-        raise MnistDataError(
-            f"{gz}: decompresses to bytes whose SHA-256 does not match SHA256SUMS.raw. "
-            f"Re-copy it from {SOURCE}."
-        )
-    write_bytes_atomic(out, raw)
-    return count, True, raw
+        raise MnistDataError(f"{where}: checksum mismatch (SHA-256 differs from SHA256SUMS). {fix}")
+    if _sha256(raw) != raw_sum:
+        raise MnistDataError(f"{where}: decompresses to bytes whose SHA-256 does not match "
+                             f"{'SHA256SUMS.raw' if gz_sum else 'MNIST'}. {fix}")
+    return raw
+
+
+def _store(files: dict[Path, bytes], strict: bool) -> None:
+    """Write the cache atomically; a disk that refuses (full, read-only) stops only ``strict`` callers."""
+    try:
+        for path, blob in files.items():
+            write_bytes_atomic(path, blob)
+    except OSError as exc:
+        if strict:
+            raise
+        warnings.warn(DataCacheWarning(
+            f"{exc.filename}: {exc.strerror or exc}; the data was verified and is used from memory, but not "
+            "cached (check the free space and permissions there)"), stacklevel=4)
+
+
+@dataclass(frozen=True)
+class _Source:
+    """Where the .gz files come from and what they must match: the shipped folder, or a download."""
+
+    folder: Path  #: the shipped files, or the cache a download is kept in
+    gz_sums: dict[str, str] | None  #: None for a download: mirrors compress differently
+    raw_sums: dict[str, str]
+    mirrors: tuple[str, ...] | None  #: None: never download
+
+
+def _source(root: Path, allow_download: bool, mirrors: Sequence[str] | None) -> _Source:
+    shipped, cache = root / "mnist", root / "cache" / "MNIST" / "raw"
+    if allow_download and not (shipped.is_dir() and any(shipped.glob("*.gz"))):
+        return _Source(cache, None, RAW_SHA256, tuple(MIRRORS if mirrors is None else mirrors))
+    if not shipped.is_dir() or not any(shipped.iterdir()):
+        raise MnistDataError(f"no MNIST data in {shipped}: expected the four .gz files with SHA256SUMS and "
+                             f"SHA256SUMS.raw (check --data-root; the repository ships them in data/mnist/, "
+                             "or add --download)")
+    return _Source(shipped, _read_sums(shipped / "SHA256SUMS"), _read_sums(shipped / "SHA256SUMS.raw"), None)
+
+
+def _prepare_file(name: str, src: _Source, cache: Path, strict: bool) -> bytes:
+    """The verified decompressed bytes of ``name``: from the cache when it still matches its sum,
+    else from the source's .gz (downloaded first where there is none), then cached."""
+    out = cache / name
+    gz = src.folder / f"{name}.gz"
+    fix = f"Re-copy it from {SOURCE}."
+    gz_sum = None if src.gz_sums is None else src.gz_sums.get(gz.name, "")
+    if src.mirrors is not None:
+        fix = f"Delete it and run again with --download, or copy data/mnist/ from {SOURCE} into {cache.parents[2]}/."
+    elif not gz.is_file():
+        raise MnistDataError(f"{gz} {'is not a file' if gz.exists() else 'is missing'}. {fix}")
+    # Fast path: the cache matches its recorded sum (and a shipped .gz still matches its own).
+    if out.is_file() and out.stat().st_size <= MAX_RAW_BYTES:
+        raw = out.read_bytes()
+        if _sha256(raw) == src.raw_sums.get(name) and (gz_sum is None or _hashes_to(gz, gz_sum)):
+            _check_idx(raw, name, out, fix)
+            return raw
+        # A damaged cache is never used: fall through and rebuild it from the .gz.
+    if gz.is_file():
+        raw = _verify(_read_bounded(gz, MAX_GZ_BYTES, fix), name, gz, gz_sum, src.raw_sums.get(name), fix)
+        _store({out: raw}, strict)
+        return raw
+    assert src.mirrors is not None
+    blob, url = _download(name, src.mirrors, cache.parents[2])
+    raw = _verify(blob, name, url, None, src.raw_sums.get(name),
+                  "The download is not MNIST's file; nothing was kept. Try again later, or copy data/mnist/ "
+                  f"from {SOURCE} into {cache.parents[2]}/.")
+    _store({gz: blob, out: raw}, strict)
+    return raw
+
+
+def _hashes_to(path: Path, digest: str) -> bool:
+    """Whether ``path`` has SHA-256 ``digest``, read in chunks (a huge file never fills the memory)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest() == digest
+
+
+def _download(name: str, mirrors: Sequence[str], root: Path) -> tuple[bytes, str]:
+    """``name``.gz from the first mirror that answers (at most :data:`MAX_GZ_BYTES`); ``(bytes, url)``."""
+    import urllib.request  # deferred: only a download needs it
+
+    tried = []
+    for base in mirrors:
+        url = base.rstrip("/") + f"/{name}.gz"
+        try:
+            with urllib.request.urlopen(url, timeout=30) as response:
+                blob = response.read(MAX_GZ_BYTES + 1)
+        except (OSError, ValueError) as exc:  # URLError, timeouts, refused connections; a malformed URL
+            tried.append(f"{url}: {getattr(exc, 'reason', None) or exc}")
+            continue
+        if len(blob) > MAX_GZ_BYTES:
+            tried.append(f"{url}: more than {MAX_GZ_BYTES:,} bytes, not MNIST's file")
+            continue
+        return blob, url
+    raise MnistDataError(f"could not download {name}.gz ({'; '.join(tried)}). Check the network, or copy "
+                         f"data/mnist/ from {SOURCE} into {root}/ and run without --download.")
 
 
 def prepare(
@@ -181,47 +309,28 @@ def prepare(
     *,
     allow_download: bool = False,
     splits: tuple[str, ...] = ("train", "test"),
+    mirrors: Sequence[str] | None = None,
 ) -> Path:
-    """Verify the shipped files of ``splits``, fill the decompressed cache, return the torchvision root.
+    """Verify the files of ``splits``, fill the decompressed cache, return the torchvision root.
 
-    With ``allow_download`` and no shipped files at all (Binder, Colab without the data), the
-    returned root is empty and :func:`load_split` lets torchvision download instead.
+    With ``allow_download`` and no shipped files (Binder, Colab without the data), the files are
+    downloaded from ``mirrors`` (default :data:`MIRRORS`) and verified just as shipped ones are.
+    The cache is what this function is for, so a disk that refuses it is an error here.
     """
     root = data_root(root)
-    if allow_download and not any((root / "mnist").glob("*.gz")):
-        return root / "cache"
-    _verified(root, splits)
+    _verified(root, splits, allow_download=allow_download, mirrors=mirrors, strict=True)
     return root / "cache"
 
 
-def _verified(root: Path, splits: tuple[str, ...]) -> dict[str, bytes]:
+def _verified(root: Path, splits: tuple[str, ...], *, allow_download: bool = False,
+              mirrors: Sequence[str] | None = None, strict: bool = False) -> dict[str, bytes]:
     """The decompressed, verified bytes of every file of ``splits``, by file name."""
-    shipped, cache = root / "mnist", root / "cache" / "MNIST" / "raw"
     unknown = set(splits) - set(FILES)
     if unknown:
         raise ValueError(f"splits must be among {sorted(FILES)}, got {sorted(unknown)}")
-    if not shipped.is_dir() or not any(shipped.iterdir()):
-        raise MnistDataError(f"no MNIST data in {shipped}: expected the four .gz files with SHA256SUMS and "
-                             f"SHA256SUMS.raw (check --data-root; the repository ships them in data/mnist/)")
-    sums, raw_sums = _read_sums(shipped / "SHA256SUMS"), _read_sums(shipped / "SHA256SUMS.raw")
-    cache.mkdir(parents=True, exist_ok=True)
-    verified: dict[str, bytes] = {}
-    for images, labels in (FILES[split] for split in splits):
-        n_images, images_ok, verified[images] = _prepare_file(images, shipped, cache, sums, raw_sums)
-        n_labels, labels_ok, verified[labels] = _prepare_file(labels, shipped, cache, sums, raw_sums)
-        if n_images != n_labels:
-            raise MnistDataError(
-                f"{shipped / (labels + '.gz')} holds {n_labels:,} labels but "
-                f"{shipped / (images + '.gz')} holds {n_images:,} images: a label file "
-                f"paired with the wrong image file. Re-copy both from {SOURCE}."
-            )
-        for name, ok in ((images, images_ok), (labels, labels_ok)):
-            if not ok:
-                raise MnistDataError(
-                    f"{shipped / (name + '.gz')}: checksum mismatch (SHA-256 differs from "
-                    f"SHA256SUMS). Re-copy it from {SOURCE}."
-                )
-    return verified
+    src = _source(root, allow_download, mirrors)
+    cache = root / "cache" / "MNIST" / "raw"
+    return {name: _prepare_file(name, src, cache, strict) for split in splits for name in FILES[split]}
 
 
 def _tensor(raw: bytes, header_len: int) -> torch.Tensor:
@@ -235,31 +344,21 @@ def load_split(
     device: torch.device | str = "cpu",
     *,
     allow_download: bool = False,
+    mirrors: Sequence[str] | None = None,
 ) -> MnistSplit:
     """Verify one split's two files, then move them whole onto ``device``.
 
     Only this split's files are verified (hashing all four for each split read the 47 MB of
     training images twice per run), and the verified bytes become the tensors: nothing is read
-    twice, and torchvision is not even imported.
+    twice, and torchvision is not even imported. A cache that cannot be written (a full or
+    read-only disk) is a :class:`DataCacheWarning`, not an error: the data is verified in memory.
     """
     split = "train" if train else "test"
-    root = data_root(root)
-    if allow_download and not any((root / "mnist").glob("*.gz")):
-        return _download_split(train, root / "cache", device)
-    raw = _verified(root, (split,))
+    raw = _verified(data_root(root), (split,), allow_download=allow_download, mirrors=mirrors)
     images_name, labels_name = FILES[split]
     images = _tensor(raw[images_name], 16).view(-1, 1, _SIDE, _SIDE)
     labels = _tensor(raw[labels_name], 8).to(torch.int64)
     return MnistSplit(images.to(device), labels.to(device))
-
-
-def _download_split(train: bool, tv_root: Path, device: torch.device | str) -> MnistSplit:
-    """torchvision's download, for a machine without the shipped files (Binder, Colab)."""
-    from torchvision.datasets import MNIST  # deferred: importing torchvision is slow
-
-    ds = MNIST(root=str(tv_root), train=train, download=True)
-    images = ds.data.unsqueeze(1).contiguous()  # (N, 28, 28) -> (N, 1, 28, 28), still uint8
-    return MnistSplit(images.to(device), ds.targets.to(device=device, dtype=torch.int64))
 
 
 def pixel_stats(images: torch.Tensor) -> tuple[float, float]:

@@ -7,20 +7,23 @@ alone), ``history.json`` and ``model.torchscript.pt``. Every write is atomic (te
 
 from __future__ import annotations
 
+import io
 import json
+import math
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 from torch import nn
 
-from nnbook.errors import UsageError
-from nnbook.io import atomic_path, write_text_atomic
+from nnbook.errors import EnvironmentProblem, UsageError
+from nnbook.io import write_bytes_atomic, write_text_atomic
 from nnbook.mnist.config import TrainConfig
 
-__all__ = ["RunFolderError", "RUN_FILES", "RunFolder", "cpu_weights"]
+__all__ = ["RunFolderError", "RunFolderWriteError", "RUN_FILES", "RunFolder", "cpu_weights"]
 
 #: The files a run folder holds; ``--overwrite`` removes exactly these.
 RUN_FILES = ("resume.pt", "model.pt", "history.json", "model.torchscript.pt")
@@ -29,6 +32,10 @@ _LOCK = ".nnbook.lock"
 
 class RunFolderError(UsageError):
     """The run folder cannot be used as asked (exists, in use, or made with other settings)."""
+
+
+class RunFolderWriteError(EnvironmentProblem):
+    """The disk refused a write into the run folder (full, read-only); says what was kept and what to do."""
 
 
 def cpu_weights(model: nn.Module) -> dict[str, torch.Tensor]:
@@ -57,6 +64,9 @@ class RunFolder:
         if self.path is None:
             return
         self.path = Path(self.path)
+        if self.path.is_symlink() and not self.path.exists():
+            raise RunFolderError(f"{self.path} is a symbolic link to {os.readlink(self.path)}, which does not exist; "
+                                 "create that folder, or choose another --out")
         if self.path.exists() and not self.path.is_dir():
             raise RunFolderError(f"{self.path} is a file, not a run folder; choose another --out")
         if self.path.exists() and not (self.resume or self.overwrite):
@@ -73,19 +83,29 @@ class RunFolder:
                 raise RunFolderError(f"cannot resume {self.path}: it holds a run without resume.pt (a finished run "
                                      "shipped without it?); use another --out, or --overwrite to start again")
             return None  # an empty folder: a fresh start is what resuming it means
+        fix = "use --overwrite to start again"
+        if path.exists() and not path.is_file() and not path.is_dir():  # /dev/zero, a FIFO: never ends
+            raise RunFolderError(f"cannot resume from {path}: not a regular file; {fix}")
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
-            saved = state["config"]
-            for key in ("model", "optimizer", "history"):
-                state[key]
-        except Exception as exc:  # written atomically, so only a foreign or hand-edited file gets here
-            raise RunFolderError(f"cannot resume from {path} ({type(exc).__name__}: {exc}); "
-                                 "use --overwrite to start again") from None
+        except Exception as exc:  # written atomically, so only a foreign or damaged file gets here
+            first = (str(exc).splitlines() or [""])[0][:200]
+            raise RunFolderError(f"cannot resume from {path}: not a readable resume file "
+                                 f"({type(exc).__name__}: {first}); {fix}") from None
+        missing = [k for k in ("config", "model", "optimizer", "history")
+                   if not isinstance(state, dict) or not isinstance(state.get(k), dict)]
+        if missing:
+            raise RunFolderError(f"cannot resume from {path}: it lacks {', '.join(missing)} (a hand-edited or "
+                                 f"foreign file?); {fix}")
+        saved = state["config"]
         diff = [f"{k}: run has {saved.get(k)!r}, command gives {v!r}"
                 for k, v in self.cfg.as_dict().items() if saved.get(k) != v]
         if diff:
             raise RunFolderError(f"cannot resume {self.path}: it was started with other settings ({'; '.join(diff)}); "
                                  "use the same command, or --overwrite to start again")
+        problem = _resume_problem(state, self.cfg)
+        if problem:
+            raise RunFolderError(f"cannot resume from {path}: {problem} (a hand-edited or foreign file?); {fix}")
         return state
 
     def claim(self) -> None:
@@ -137,11 +157,30 @@ class RunFolder:
             os.close(self._lock_fd)
             self._lock_fd = None
 
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Turn a disk's refusal (full, read-only) into one error naming the file and what to do next."""
+        try:
+            yield
+        except OSError as exc:
+            assert self.path is not None
+            kept = (self.path / "resume.pt").is_file()  # each write is atomic: it holds a complete epoch
+            then = ("then continue with --resume from the last epoch saved in resume.pt" if kept
+                    else "then run the same command again (no epoch was saved)")
+            raise RunFolderWriteError(f"{exc.filename or self.path}: {exc.strerror or exc}; free some "
+                                      f"space (or make {self.path} writable), {then}") from None
+
     def write_epoch(self, model: nn.Module, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler,
                     history: dict[str, Any]) -> None:
         """Three atomic writes; ``resume.pt`` first, so it is never behind the other two."""
         if self.path is None:
             return
+        with self.writing():
+            self._write_epoch(model, optimizer, scaler, history)
+
+    def _write_epoch(self, model: nn.Module, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler,
+                     history: dict[str, Any]) -> None:
+        assert self.path is not None
         weights = cpu_weights(model)
         opt_state = optimizer.state_dict()
         for group in opt_state["param_groups"]:  # the rate is a device tensor the step sets; store a float
@@ -156,5 +195,43 @@ class RunFolder:
 
 
 def _save(obj: Any, path: Path) -> None:
-    with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
+    """``torch.save`` into memory, then one atomic write: a full disk is then an ``OSError`` naming
+    ``path``, not torch's ``RuntimeError: [enforce fail at inline_container.cc]``."""
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    write_bytes_atomic(path, buffer.getvalue())
+
+
+#: What every row of a history holds (the command line and the chapters read these).
+ROW_KEYS = ("epoch", "train_loss", "train_acc", "test_loss", "test_acc", "test_correct", "lr_end", "seconds")
+_HISTORY_KEYS = ("epochs", "device_name", "precision", "step_mode", "setup_seconds", "total_seconds")
+
+
+def _resume_problem(state: dict[str, Any], cfg: TrainConfig) -> str | None:
+    """What makes a resume state unusable for ``cfg`` (None when it can be continued)."""
+    from nnbook.mnist.checkpoint import mismatches, non_finite
+    from nnbook.mnist.models import build_model
+
+    history = state["history"]
+    absent = [k for k in _HISTORY_KEYS if k not in history]
+    if absent:
+        return f"its history lacks {', '.join(absent)}"
+    rows = history["epochs"]
+    if not isinstance(rows, list) or not all(isinstance(r, dict) and all(k in r for k in ROW_KEYS) for r in rows):
+        return f"its history's epochs are not a list of rows with {', '.join(ROW_KEYS)}"
+    if [r["epoch"] for r in rows] != list(range(1, len(rows) + 1)) or len(rows) > cfg.epochs:
+        return f"its history's epochs are not 1..N with N <= {cfg.epochs}"
+    numbers = [v for r in rows for v in (r[k] for k in ROW_KEYS)]
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in numbers):
+        return "its history holds values that are not finite numbers"
+    weights = state["model"]
+    if not all(isinstance(v, torch.Tensor) for v in weights.values()):
+        return "its model is not a dict of tensors"
+    with torch.device("cpu"):
+        differ = mismatches(build_model(cfg.model), weights)
+    if differ:
+        return f"its weights do not fit model {cfg.model!r} ({'; '.join(differ[:3])})"
+    bad = non_finite(weights)
+    if bad:
+        return f"its weights are NaN or infinite ({', '.join(bad[:3])})"
+    return None

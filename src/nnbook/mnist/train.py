@@ -9,6 +9,7 @@ on a CUDA GPU one CUDA graph replay per step.
 
 from __future__ import annotations
 
+import math
 import platform
 import random
 import shlex
@@ -36,6 +37,10 @@ from nnbook.mnist.step import LossFn, Stepper
 
 __all__ = ["TrainingDiverged", "RunFolderError", "RUN_FILES", "train", "command_line"]
 
+
+#: The most steps a run may take (the book's run takes 9,360): the schedule holds every step's
+#: rate, so ``--epochs 1000000000`` is refused at once rather than by running out of memory.
+MAX_STEPS = 10_000_000
 
 #: Training images held out for choosing recipes (``validation=True``): the last ten thousand.
 VALIDATION_IMAGES = 10_000
@@ -93,6 +98,9 @@ def train(
     steps_per_epoch = len(train_split) // cfg.batch_size
     if steps_per_epoch == 0:
         raise ConfigError(f"batch_size {cfg.batch_size} is larger than the {len(train_split)} training images")
+    if cfg.epochs * steps_per_epoch > MAX_STEPS:  # the schedule holds every step's rate in memory
+        raise ConfigError(f"epochs {cfg.epochs} x {steps_per_epoch} steps per epoch is more than the "
+                          f"{MAX_STEPS:,} steps a run may take; use fewer epochs or a larger batch size")
 
     folder.claim()
     try:
@@ -101,7 +109,7 @@ def train(
         rates = one_cycle_rates(cfg, cfg.epochs * steps_per_epoch)
         state = folder.state
         if state is not None:
-            _load_state(model, optimizer, lr, state)
+            _load_state(model, optimizer, lr, state, folder.path)
             history = state["history"]
             history.setdefault("resumed_by", []).append({"command": command or "", "device_name": device_name(dev)})
         else:
@@ -111,7 +119,10 @@ def train(
         stepper = Stepper(model, optimizer, lr, torch.tensor(rates, dtype=torch.float32, device=dev), prec,
                           loss_fn=loss_fn, graph=graph, first_step=done * steps_per_epoch)
         if state is not None and state.get("scaler"):
-            stepper.scaler.load_state_dict(state["scaler"])
+            try:
+                stepper.scaler.load_state_dict(state["scaler"])
+            except Exception as exc:  # only a hand-edited file gets here
+                raise _unloadable(folder.path, "gradient scaler", exc) from None
         if done < cfg.epochs:  # (a finished run's history keeps the numbers of the run that made it)
             stepper.capture((cfg.batch_size, 1, 28, 28))
             history["step_mode"] = stepper.mode
@@ -136,7 +147,8 @@ def train(
                 folder.write_epoch(model, optimizer, stepper.scaler, history)
             from nnbook.mnist.checkpoint import export_torchscript
 
-            export_torchscript(model, folder.path / "model.torchscript.pt", overwrite=True)
+            with folder.writing():
+                export_torchscript(model, folder.path / "model.torchscript.pt", overwrite=True)
     except BaseException:
         folder.abandon()  # a failure before the first saved epoch leaves nothing that blocks a retry
         raise
@@ -156,11 +168,21 @@ def _build(cfg: TrainConfig, mean: float, std: float, dev: torch.device) -> nn.M
     return model
 
 
-def _load_state(model: nn.Module, optimizer: torch.optim.Optimizer, lr: torch.Tensor, state: dict[str, Any]) -> None:
-    model.load_state_dict(state["model"])
-    optimizer.load_state_dict(state["optimizer"])
+def _load_state(model: nn.Module, optimizer: torch.optim.Optimizer, lr: torch.Tensor, state: dict[str, Any],
+                folder: Path | None) -> None:
+    model.load_state_dict(state["model"])  # RunFolder checked that the weights fit
+    try:
+        optimizer.load_state_dict(state["optimizer"])
+    except Exception as exc:  # torch's ValueError/KeyError/RuntimeError for a hand-edited state
+        raise _unloadable(folder, "optimizer", exc) from None
     for group in optimizer.param_groups:  # loading replaced the rate by the saved float
         group["lr"] = lr
+
+
+def _unloadable(folder: Path | None, what: str, exc: Exception) -> RunFolderError:
+    first = (str(exc).splitlines() or [""])[0][:200]
+    return RunFolderError(f"cannot resume from {folder}/resume.pt: its {what} state does not load "
+                          f"({type(exc).__name__}: {first}); use --overwrite to start again")
 
 
 def _seed_all(seed: int) -> torch.Generator:
@@ -185,7 +207,7 @@ def _run_epoch(
     """Train one epoch, evaluate on the whole test set; return the history row."""
     t0 = time.perf_counter()
     # Per-epoch seeds: dropout, shuffling and rotations of epoch e depend on (seed, e) only.
-    gen = _seed_all(cfg.seed * 100_003 + epoch)
+    gen = _seed_all((cfg.seed * 100_003 + epoch) % 2**63)  # (the modulo changes no seed below 9e13)
     xs, ys = epoch_batches(train_split, cfg.batch_size, gen, max_degrees=cfg.max_degrees)
     stepper.model.train()
     stepper.reset_epoch()
@@ -211,6 +233,11 @@ def _run_epoch(
                if out is not None and epoch > 1 else "No epoch had completed, so no checkpoint was written.")
         )
     test = evaluate(stepper.model, test_split)
+    if not math.isfinite(test.loss):  # the training loss stayed finite, the evaluation's did not
+        raise TrainingDiverged(f"training diverged: the loss on the evaluation images is not finite after "
+                               f"epoch {epoch}; try a smaller --lr. "
+                               + (f"The last good checkpoint (epoch {epoch - 1}) is kept in {out}."
+                                  if out is not None and epoch > 1 else "No checkpoint of this epoch was written."))
     seen = steps_per_epoch * cfg.batch_size
     return {
         "epoch": epoch,
