@@ -54,7 +54,7 @@ def test_binder_pins_the_builds_versions_with_cpu_only_torch() -> None:
     assert binder["torch"][1], "Binder has no GPU: torch must be the +cpu build"
     assert "https://download.pytorch.org/whl/cpu" in BINDER.read_text(encoding="utf-8")
     assert not BUILD_ONLY & set(binder), "the book-building tools are not a reader's runtime"
-    # Everything a chapter imports at run time is there (torchvision: only `--download`).
+    # Everything a chapter imports at run time is there (torchvision: only the pipeline benchmark).
     runtime = {"numpy", "pandas", "matplotlib", "openpyxl", "sympy", "torch", "torchinfo", "tqdm", "ipywidgets"}
     assert runtime <= set(binder)
     assert "-e ." in BINDER.read_text(encoding="utf-8").splitlines()
