@@ -5,6 +5,7 @@ The LibreOffice tests never skip: a missing ``soffice`` is a failure that says h
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 from nnbook.backprop import network, sheet
 from nnbook.backprop.network import TABLE_COLUMNS
 from nnbook.backprop.problem import CLASSIC, CLASSIC_WITH_BIASES, WEIGHT_NAMES, Problem
+from nnbook.errors import UsageError
 from reference import PUBLISHED_AFTER_ONE_STEP, PUBLISHED_FORWARD
 
 # LibreOffice's "recalculate on load" setting for OOXML and ODF files: 0 = always. Set in a
@@ -202,3 +204,19 @@ def test_write_xlsx_rejects_bad_input(tmp_path, kwargs, argument):
 def test_write_csv_rejects_non_table(tmp_path):
     with pytest.raises(ValueError, match="table"):
         sheet.write_csv(tmp_path / "x.csv", [1, 2, 3])  # type: ignore[arg-type]
+
+
+def test_table_html_shows_the_error_first_with_fixed_decimals():
+    table = network.train(CLASSIC, 0.5, 3)
+    html = sheet.table_html(table, digits=6)
+    header = re.findall(r"<th[^>]*>(.*?)</th>", html)
+    assert header[:2] == ["iteration", "E_total"] and sorted(header) == sorted(table.columns)
+    rows = re.findall(r"<tr>(.*?)</tr>", html, re.S)  # the header row has attributes: not matched
+    assert len(rows) == len(table)
+    for row, (_, want) in zip(rows, table[header].iterrows()):
+        cells = re.findall(r"<td>(.*?)</td>", row)
+        assert int(cells[0]) == want["iteration"]
+        for cell, value in zip(cells[1:], want.iloc[1:]):
+            assert re.fullmatch(r"-?\d+\.\d{6}", cell) and abs(float(cell) - value) <= 0.5e-6
+    with pytest.raises(UsageError, match="first"):
+        sheet.table_html(table, first=("nope",))

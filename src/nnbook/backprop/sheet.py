@@ -156,9 +156,19 @@ def _write_table(ws: Any, steps: int) -> None:
         ws.column_dimensions[column_letter(name)].width = 13
 
 
-def table_html(table: pd.DataFrame, max_height: str = "28em", digits: int = 6) -> str:
-    """The table as HTML in a scrollable box (for showing 100+ rows of 28 columns in a page)."""
-    body = table.to_html(index=False, float_format=lambda x: f"{x:.{digits}g}", border=0,
+def table_html(table: pd.DataFrame, max_height: str = "28em", digits: int = 6,
+               first: tuple[str, ...] = ("iteration", "E_total")) -> str:
+    """The table as HTML in a scrollable box (for showing 100+ rows of 28 columns in a page).
+
+    Every number has ``digits`` fixed decimals, so a column's numbers line up; the columns named
+    in ``first`` come first (by default the error, which is the point of the table), the others
+    follow in their order.
+    """
+    missing = [c for c in first if c not in table.columns]
+    if missing:
+        raise UsageError(f"first names columns the table does not have: {missing}")
+    table = table[[*first, *(c for c in table.columns if c not in first)]]
+    body = table.to_html(index=False, float_format=lambda x: f"{x:.{digits}f}", border=0,
                          classes="dataframe")
     return (f'<div style="max-height: {max_height}; overflow: auto; font-size: 0.8em;">'
             f"{body}</div>")
