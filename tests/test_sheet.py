@@ -218,5 +218,7 @@ def test_table_html_shows_the_error_first_with_fixed_decimals():
         assert int(cells[0]) == want["iteration"]
         for cell, value in zip(cells[1:], want.iloc[1:]):
             assert re.fullmatch(r"-?\d+\.\d{6}", cell) and abs(float(cell) - value) <= 0.5e-6
+    assert re.search(r"\.nnbook-sheet td, \.nnbook-sheet th \{ padding: [^;]+em; \}", html)  # cells kept apart
+    assert 'class="dataframe nnbook-sheet"' in html  # pandas' own class, and ours
     with pytest.raises(UsageError, match="first"):
         sheet.table_html(table, first=("nope",))

@@ -16,6 +16,7 @@ import pandas as pd
 
 from nnbook.backprop.network import TABLE_COLUMNS
 from nnbook.backprop.problem import CLASSIC, CLASSIC_ETA, WEIGHT_NAMES, Problem, check_problem
+from nnbook.backprop.tables import CELL_PADDING
 from nnbook.backprop.validate import check_eta, check_steps
 from nnbook.errors import UsageError
 from nnbook.io import atomic_path
@@ -169,6 +170,8 @@ def table_html(table: pd.DataFrame, max_height: str = "28em", digits: int = 6,
         raise UsageError(f"first names columns the table does not have: {missing}")
     table = table[[*first, *(c for c in table.columns if c not in first)]]
     body = table.to_html(index=False, float_format=lambda x: f"{x:.{digits}f}", border=0,
-                         classes="dataframe")
-    return (f'<div style="max-height: {max_height}; overflow: auto; font-size: 0.8em;">'
+                         classes="nnbook-sheet")
+    # padded cells: two negative numbers side by side must not read as one
+    style = f"<style>.nnbook-sheet td, .nnbook-sheet th {{ padding: {CELL_PADDING}; }}</style>"
+    return (f'{style}<div style="max-height: {max_height}; overflow: auto; font-size: 0.8em;">'
             f"{body}</div>")
