@@ -59,11 +59,11 @@ def _draw_edges(ax: Axes, weights: dict[str, float]) -> None:
         (x0, y0), (x1, y1) = NEURON_POSITIONS[src], NEURON_POSITIONS[dst]
         ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
                     arrowprops=dict(arrowstyle="-|>", color="0.45", lw=1.2,
-                                    shrinkA=22, shrinkB=22), gid=f"edge-{name}")
+                                    shrinkA=25, shrinkB=25), gid=f"edge-{name}")
         # crossing edges get their label nearer the source, so the two labels do not collide
         frac = 0.5 if y0 == y1 else 0.3
         lx, ly = x0 + frac * (x1 - x0), y0 + frac * (y1 - y0)
-        ax.text(lx, ly, f"{name} = {weights[name]:.2f}", ha="center", va="center", fontsize=9,
+        ax.text(lx, ly, f"{name} = {weights[name]:.2f}", ha="center", va="center", fontsize=11,
                 bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="0.8"), gid=f"label-{name}")
 
 
@@ -71,18 +71,18 @@ def _draw_neurons(ax: Axes, inputs: tuple[float, float]) -> None:
     """The six neurons, the input values beside them, each neuron's activation, and the layer names."""
     pos = NEURON_POSITIONS
     for name, (px, py) in pos.items():
-        ax.scatter([px], [py], s=1500, color=_COLOURS[name[0]], edgecolors="0.3", zorder=3)
-        ax.text(px, py, name, ha="center", va="center", fontsize=12, weight="bold", zorder=4,
+        ax.scatter([px], [py], s=1900, color=_COLOURS[name[0]], edgecolors="0.3", zorder=3)
+        ax.text(px, py, name, ha="center", va="center", fontsize=14, weight="bold", zorder=4,
                 gid=f"neuron-{name}")
         if name[0] != "i":  # net input -> sigma -> activation, written above "1", below "2"
             dy = 0.2 if name[1] == "1" else -0.2
             ax.text(px, py + dy, rf"$a_{{{name[0]}_{name[1]}}} = \sigma({name[0]}_{name[1]})$", ha="center",
-                    va="center", fontsize=10, zorder=4, gid=f"activation-{name}",
+                    va="center", fontsize=12, zorder=4, gid=f"activation-{name}",
                     bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.9))
     for k in (0, 1):
-        ax.text(-0.28, pos[f"i{k + 1}"][1], f"{inputs[k]:g}", ha="right", va="center", fontsize=10)
+        ax.text(-0.28, pos[f"i{k + 1}"][1], f"{inputs[k]:g}", ha="right", va="center", fontsize=12)
     for px, label in ((0.0, "inputs"), (1.0, "hidden layer"), (2.0, "outputs"), (3.0, "errors")):
-        ax.text(px, 1.42, label, ha="center", va="bottom", fontsize=10, color="0.35")
+        ax.text(px, 1.42, label, ha="center", va="bottom", fontsize=12, color="0.35")
 
 
 def _draw_errors(ax: Axes, targets: tuple[float, float]) -> None:
@@ -90,12 +90,12 @@ def _draw_errors(ax: Axes, targets: tuple[float, float]) -> None:
     for k, (name, (px, py)) in enumerate(ERROR_POSITIONS.items()):
         ox, oy = NEURON_POSITIONS[f"o{k + 1}"]
         ax.annotate("", xy=(px, py), xytext=(ox, oy), gid=f"edge-{name}",
-                    arrowprops=dict(arrowstyle="-|>", color="0.45", lw=1.2, shrinkA=22, shrinkB=18))
-        ax.text(px, py, name, ha="center", va="center", fontsize=12, weight="bold", zorder=4,
+                    arrowprops=dict(arrowstyle="-|>", color="0.45", lw=1.2, shrinkA=25, shrinkB=18))
+        ax.text(px, py, name, ha="center", va="center", fontsize=14, weight="bold", zorder=4,
                 gid=f"error-{name}", bbox=dict(boxstyle="round,pad=0.4", fc=_COLOURS["E"], ec="0.3"))
         dy = 0.2 if k == 0 else -0.2
-        ax.text(px, py + dy, f"target {targets[k]:g}", ha="center", va="center", fontsize=10)
-    ax.text(3.0, 0.5, r"$E_\text{total} = E_1 + E_2$", ha="center", va="center", fontsize=10,
+        ax.text(px, py + dy, f"target {targets[k]:g}", ha="center", va="center", fontsize=12)
+    ax.text(3.0, 0.5, r"$E_\text{total} = E_1 + E_2$", ha="center", va="center", fontsize=12,
             gid="error-total")
 
 
