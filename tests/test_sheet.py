@@ -222,3 +222,19 @@ def test_table_html_shows_the_error_first_with_fixed_decimals():
     assert 'class="dataframe nnbook-sheet"' in html  # pandas' own class, and ours
     with pytest.raises(UsageError, match="first"):
         sheet.table_html(table, first=("nope",))
+
+
+def test_xlsx_charts_the_error_column(tmp_path):
+    """The chart reads the E_total column of every iteration row, with the iterations along x."""
+    from openpyxl import load_workbook
+
+    steps = 7
+    ws = load_workbook(sheet.write_xlsx(tmp_path / "c.xlsx", CLASSIC, 0.5, steps))[sheet.SHEET_NAME]
+    (chart,) = ws._charts
+    (series,) = chart.series
+    col = sheet.column_letter("E_total")
+    first, last = sheet.HEADER_ROW + 1, sheet.HEADER_ROW + 1 + steps
+    assert series.val.numRef.f == f"'{sheet.SHEET_NAME}'!${col}${first}:${col}${last}"
+    assert series.cat.numRef.f == f"'{sheet.SHEET_NAME}'!$A${first}:$A${last}"
+    assert ws[f"A{sheet.HEADER_ROW}"].value == "iteration"
+    assert series.tx.strRef.f == f"'{sheet.SHEET_NAME}'!{col}{sheet.HEADER_ROW}"  # the legend name: E_total

@@ -112,6 +112,7 @@ def write_xlsx(path: str | os.PathLike[str], problem: Problem = CLASSIC, eta: fl
     ws.title = SHEET_NAME
     _write_parameters(wb, ws, (*p.inputs, *p.targets, eta, *p.biases, *p.weights))
     _write_table(ws, steps)
+    _write_chart(ws, steps)
     # no cached values are stored, so ask Excel to compute everything when the file opens
     wb.calculation.fullCalcOnLoad = True
     with atomic_path(path) as tmp:
@@ -155,6 +156,23 @@ def _write_table(ws: Any, steps: int) -> None:
     ws.freeze_panes = ws.cell(HEADER_ROW + 1, 2)
     for name in TABLE_COLUMNS[1:]:
         ws.column_dimensions[column_letter(name)].width = 13
+
+
+def _write_chart(ws: Any, steps: int) -> None:
+    """A line chart of the E_total column beside the parameters: it redraws when eta changes."""
+    from openpyxl.chart import LineChart, Reference
+
+    col = TABLE_COLUMNS.index("E_total") + 1
+    chart = LineChart()
+    chart.title = "E_total by iteration"
+    chart.x_axis.title = "iteration"
+    chart.y_axis.title = "E_total"
+    chart.legend = None
+    chart.height, chart.width = 8.5, 16.0  # cm: fits beside the parameter cells, above the table
+    data = Reference(ws, min_col=col, min_row=HEADER_ROW, max_row=HEADER_ROW + 1 + steps)
+    chart.add_data(data, titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=1, min_row=HEADER_ROW + 1, max_row=HEADER_ROW + 1 + steps))
+    ws.add_chart(chart, "E3")
 
 
 def table_html(table: pd.DataFrame, max_height: str = "28em", digits: int = 6,
