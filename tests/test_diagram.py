@@ -61,11 +61,25 @@ def test_each_edge_is_the_weight_the_forward_pass_uses(name):
 def test_each_arrow_runs_from_its_source_to_its_destination():
     fig = diagram.draw_network()
     arrows = {a.get_gid(): a for ax in fig.axes for a in ax.texts if (a.get_gid() or "").startswith("edge-")}
-    assert set(arrows) == {f"edge-{w}" for w in WEIGHT_NAMES}
+    assert set(arrows) == {f"edge-{w}" for w in WEIGHT_NAMES} | {"edge-E1", "edge-E2"}
     for name, (src, dst) in diagram.EDGES.items():
         arrow = arrows[f"edge-{name}"]
         assert tuple(arrow.xyann) == diagram.NEURON_POSITIONS[src]
         assert tuple(arrow.xy) == diagram.NEURON_POSITIONS[dst]
+    # E_k is fed by output o_k (E1 = (t1 - a_o1)^2 / 2 depends on o1 alone)
+    for k in (1, 2):
+        assert tuple(arrows[f"edge-E{k}"].xyann) == diagram.NEURON_POSITIONS[f"o{k}"]
+        assert tuple(arrows[f"edge-E{k}"].xy) == diagram.ERROR_POSITIONS[f"E{k}"]
+
+
+def test_each_neuron_shows_its_activation_and_the_errors_their_sum():
+    texts = _texts(diagram.draw_network(PROBLEM))
+    for layer in "ho":
+        for k in "12":
+            assert texts[f"activation-{layer}{k}"] == rf"$a_{{{layer}_{k}}} = \sigma({layer}_{k})$"
+    assert "activation-i1" not in texts  # inputs are passed on as they are
+    assert texts["error-E1"] == "E1" and texts["error-E2"] == "E2"
+    assert texts["error-total"] == r"$E_\text{total} = E_1 + E_2$"
 
 
 def test_diagram_saves_atomically(tmp_path):

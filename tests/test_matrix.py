@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import numpy as np
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 
 from nnbook.backprop import checks, matrix, network
 from nnbook.backprop.problem import CLASSIC_WITH_BIASES, Problem
+from nnbook.errors import UsageError
 
 weights_st = st.lists(st.floats(-3, 3), min_size=8, max_size=8)
 pair_st = st.lists(st.floats(-2, 2), min_size=2, max_size=2)
@@ -65,3 +67,22 @@ def test_matrix_against_autograd_at_the_published_point():
 def test_matrix_rejects_bad_input(call, argument):
     with pytest.raises(ValueError, match=argument):
         call()
+
+
+def test_latex_shows_every_entry_in_place():
+    """Parse the LaTeX back: rows split at \\\\, columns at &, each entry the value to the digits asked."""
+    values = np.array([[0.15, -0.2], [1e-4, 3.0]])
+    body = re.fullmatch(r"\\begin\{pmatrix\} (.*) \\end\{pmatrix\}", matrix.latex(values, 4)).group(1)
+    parsed = [[float(x) for x in row.split("&")] for row in body.split(r"\\")]
+    np.testing.assert_allclose(parsed, values, atol=0.5e-4)
+    column = re.fullmatch(r"\\begin\{pmatrix\} (.*) \\end\{pmatrix\}", matrix.latex([0.5, -0.25], 2)).group(1)
+    assert [float(x) for x in column.split(r"\\")] == [0.5, -0.25]  # a vector is a column
+    assert matrix.latex(0.1234567, 3) == "0.123"
+    eq = matrix.equation([("W", values), ("E", 0.5)], decimals=1)
+    assert eq.startswith("W = \\begin{pmatrix}") and eq.endswith(r"\qquad E = 0.5")
+
+
+@pytest.mark.parametrize("bad", [np.zeros((2, 2, 2)), [], [np.nan]])
+def test_latex_refuses_what_it_cannot_show(bad):
+    with pytest.raises(UsageError):
+        matrix.latex(bad)

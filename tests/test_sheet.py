@@ -5,6 +5,7 @@ The LibreOffice tests never skip: a missing ``soffice`` is a failure that says h
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 from nnbook.backprop import network, sheet
 from nnbook.backprop.network import TABLE_COLUMNS
 from nnbook.backprop.problem import CLASSIC, CLASSIC_WITH_BIASES, WEIGHT_NAMES, Problem
+from nnbook.errors import UsageError
 from reference import PUBLISHED_AFTER_ONE_STEP, PUBLISHED_FORWARD
 
 # LibreOffice's "recalculate on load" setting for OOXML and ODF files: 0 = always. Set in a
@@ -202,3 +204,37 @@ def test_write_xlsx_rejects_bad_input(tmp_path, kwargs, argument):
 def test_write_csv_rejects_non_table(tmp_path):
     with pytest.raises(ValueError, match="table"):
         sheet.write_csv(tmp_path / "x.csv", [1, 2, 3])  # type: ignore[arg-type]
+
+
+def test_table_html_shows_the_error_first_with_fixed_decimals():
+    table = network.train(CLASSIC, 0.5, 3)
+    html = sheet.table_html(table, digits=6)
+    header = re.findall(r"<th[^>]*>(.*?)</th>", html)
+    assert header[:2] == ["iteration", "E_total"] and sorted(header) == sorted(table.columns)
+    rows = re.findall(r"<tr>(.*?)</tr>", html, re.S)  # the header row has attributes: not matched
+    assert len(rows) == len(table)
+    for row, (_, want) in zip(rows, table[header].iterrows()):
+        cells = re.findall(r"<td>(.*?)</td>", row)
+        assert int(cells[0]) == want["iteration"]
+        for cell, value in zip(cells[1:], want.iloc[1:]):
+            assert re.fullmatch(r"-?\d+\.\d{6}", cell) and abs(float(cell) - value) <= 0.5e-6
+    assert re.search(r"\.nnbook-sheet td, \.nnbook-sheet th \{ padding: [^;]+em; \}", html)  # cells kept apart
+    assert 'class="dataframe nnbook-sheet"' in html  # pandas' own class, and ours
+    with pytest.raises(UsageError, match="first"):
+        sheet.table_html(table, first=("nope",))
+
+
+def test_xlsx_charts_the_error_column(tmp_path):
+    """The chart reads the E_total column of every iteration row, with the iterations along x."""
+    from openpyxl import load_workbook
+
+    steps = 7
+    ws = load_workbook(sheet.write_xlsx(tmp_path / "c.xlsx", CLASSIC, 0.5, steps))[sheet.SHEET_NAME]
+    (chart,) = ws._charts
+    (series,) = chart.series
+    col = sheet.column_letter("E_total")
+    first, last = sheet.HEADER_ROW + 1, sheet.HEADER_ROW + 1 + steps
+    assert series.val.numRef.f == f"'{sheet.SHEET_NAME}'!${col}${first}:${col}${last}"
+    assert series.cat.numRef.f == f"'{sheet.SHEET_NAME}'!$A${first}:$A${last}"
+    assert ws[f"A{sheet.HEADER_ROW}"].value == "iteration"
+    assert series.tx.strRef.f == f"'{sheet.SHEET_NAME}'!{col}{sheet.HEADER_ROW}"  # the legend name: E_total

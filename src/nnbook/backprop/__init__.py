@@ -8,6 +8,8 @@ One job per module:
 * :mod:`~nnbook.backprop.matrix`: the same network with weight matrices and delta vectors;
 * :mod:`~nnbook.backprop.checks`: torch autograd, finite differences and sympy as referees;
 * :mod:`~nnbook.backprop.sheet`: the table as CSV and as an .xlsx of live formulas;
+* :mod:`~nnbook.backprop.sweep`: training at many learning rates, to compare where they end;
+* :mod:`~nnbook.backprop.tables`: how the chapters show tables of numbers;
 * :mod:`~nnbook.backprop.diagram` and :mod:`~nnbook.backprop.plots`: the chapters' figures;
 * :mod:`~nnbook.backprop.validate`: the argument checks they all share.
 

@@ -12,7 +12,7 @@ from nnbook.backprop.problem import CLASSIC, WEIGHT_NAMES, Problem, check_proble
 from nnbook.errors import UsageError
 from nnbook.io import atomic_path
 
-__all__ = ["NEURON_POSITIONS", "EDGES", "draw_network", "save_figure"]
+__all__ = ["NEURON_POSITIONS", "EDGES", "ERROR_POSITIONS", "draw_network", "save_figure"]
 
 #: (x, y) of each neuron: inputs on the left, outputs on the right, "1" above "2"
 NEURON_POSITIONS: dict[str, tuple[float, float]] = {
@@ -25,21 +25,26 @@ EDGES: dict[str, tuple[str, str]] = {
     "w1": ("i1", "h1"), "w2": ("i2", "h1"), "w3": ("i1", "h2"), "w4": ("i2", "h2"),
     "w5": ("h1", "o1"), "w6": ("h2", "o1"), "w7": ("h1", "o2"), "w8": ("h2", "o2"),
 }
-_COLOURS = {"i": "#dbe9f6", "h": "#fde7c8", "o": "#d9f0d3"}
+#: (x, y) of the error nodes: E1 measures output o1 against target t1, E2 output o2 against t2
+ERROR_POSITIONS: dict[str, tuple[float, float]] = {"E1": (3.0, 1.0), "E2": (3.0, 0.0)}
+_COLOURS = {"i": "#dbe9f6", "h": "#fde7c8", "o": "#d9f0d3", "E": "#f6d5d5"}
 
 
 def draw_network(problem: Problem = CLASSIC, path: str | os.PathLike[str] | None = None) -> Figure:
     """Draw the 2-2-2 network with every edge labelled ``wk = value``; return the Figure.
 
-    Inputs and targets are written beside the input and output neurons. With ``path`` the
-    figure is also saved there (atomically; the format follows the file's extension).
+    Inputs are written beside the input neurons; each hidden and output neuron carries its net
+    input (its name) and its activation, ``a = sigma(net input)``; the error nodes E1, E2 compare
+    the outputs with their targets and add up to E_total. With ``path`` the figure is also saved
+    there (atomically; the format follows the file's extension).
     """
     p = check_problem(problem)
-    fig = Figure(figsize=(7.5, 4.2), layout="constrained")
+    fig = Figure(figsize=(8.6, 4.4), layout="constrained")
     ax = fig.add_subplot()
     _draw_edges(ax, dict(zip(WEIGHT_NAMES, p.weights)))
-    _draw_neurons(ax, p.inputs, p.targets)
-    ax.set_xlim(-0.75, 2.85)
+    _draw_neurons(ax, p.inputs)
+    _draw_errors(ax, p.targets)
+    ax.set_xlim(-0.75, 3.45)
     ax.set_ylim(-0.35, 1.55)
     ax.set_aspect("equal")
     ax.axis("off")
@@ -54,27 +59,44 @@ def _draw_edges(ax: Axes, weights: dict[str, float]) -> None:
         (x0, y0), (x1, y1) = NEURON_POSITIONS[src], NEURON_POSITIONS[dst]
         ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
                     arrowprops=dict(arrowstyle="-|>", color="0.45", lw=1.2,
-                                    shrinkA=22, shrinkB=22), gid=f"edge-{name}")
+                                    shrinkA=25, shrinkB=25), gid=f"edge-{name}")
         # crossing edges get their label nearer the source, so the two labels do not collide
         frac = 0.5 if y0 == y1 else 0.3
         lx, ly = x0 + frac * (x1 - x0), y0 + frac * (y1 - y0)
-        ax.text(lx, ly, f"{name} = {weights[name]:.2f}", ha="center", va="center", fontsize=9,
+        ax.text(lx, ly, f"{name} = {weights[name]:.2f}", ha="center", va="center", fontsize=11,
                 bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="0.8"), gid=f"label-{name}")
 
 
-def _draw_neurons(ax: Axes, inputs: tuple[float, float], targets: tuple[float, float]) -> None:
-    """The six neurons, the input values and targets beside them, and the layer names above."""
+def _draw_neurons(ax: Axes, inputs: tuple[float, float]) -> None:
+    """The six neurons, the input values beside them, each neuron's activation, and the layer names."""
     pos = NEURON_POSITIONS
     for name, (px, py) in pos.items():
-        ax.scatter([px], [py], s=1500, color=_COLOURS[name[0]], edgecolors="0.3", zorder=3)
-        ax.text(px, py, name, ha="center", va="center", fontsize=12, weight="bold", zorder=4,
+        ax.scatter([px], [py], s=1900, color=_COLOURS[name[0]], edgecolors="0.3", zorder=3)
+        ax.text(px, py, name, ha="center", va="center", fontsize=14, weight="bold", zorder=4,
                 gid=f"neuron-{name}")
+        if name[0] != "i":  # net input -> sigma -> activation, written above "1", below "2"
+            dy = 0.2 if name[1] == "1" else -0.2
+            ax.text(px, py + dy, rf"$a_{{{name[0]}_{name[1]}}} = \sigma({name[0]}_{name[1]})$", ha="center",
+                    va="center", fontsize=12, zorder=4, gid=f"activation-{name}",
+                    bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.9))
     for k in (0, 1):
-        ax.text(-0.28, pos[f"i{k + 1}"][1], f"{inputs[k]:g}", ha="right", va="center", fontsize=10)
-        ax.text(2.28, pos[f"o{k + 1}"][1], f"target {targets[k]:g}", ha="left", va="center",
-                fontsize=10)
-    for px, label in ((0.0, "inputs"), (1.0, "hidden layer"), (2.0, "outputs")):
-        ax.text(px, 1.42, label, ha="center", va="bottom", fontsize=10, color="0.35")
+        ax.text(-0.28, pos[f"i{k + 1}"][1], f"{inputs[k]:g}", ha="right", va="center", fontsize=12)
+    for px, label in ((0.0, "inputs"), (1.0, "hidden layer"), (2.0, "outputs"), (3.0, "errors")):
+        ax.text(px, 1.42, label, ha="center", va="bottom", fontsize=12, color="0.35")
+
+
+def _draw_errors(ax: Axes, targets: tuple[float, float]) -> None:
+    """E1 and E2, each fed by its output and its target, and their sum E_total."""
+    for k, (name, (px, py)) in enumerate(ERROR_POSITIONS.items()):
+        ox, oy = NEURON_POSITIONS[f"o{k + 1}"]
+        ax.annotate("", xy=(px, py), xytext=(ox, oy), gid=f"edge-{name}",
+                    arrowprops=dict(arrowstyle="-|>", color="0.45", lw=1.2, shrinkA=25, shrinkB=18))
+        ax.text(px, py, name, ha="center", va="center", fontsize=14, weight="bold", zorder=4,
+                gid=f"error-{name}", bbox=dict(boxstyle="round,pad=0.4", fc=_COLOURS["E"], ec="0.3"))
+        dy = 0.2 if k == 0 else -0.2
+        ax.text(px, py + dy, f"target {targets[k]:g}", ha="center", va="center", fontsize=12)
+    ax.text(3.0, 0.5, r"$E_\text{total} = E_1 + E_2$", ha="center", va="center", fontsize=12,
+            gid="error-total")
 
 
 def save_figure(path: str | os.PathLike[str], fig: Figure, dpi: int = 150) -> Path:

@@ -26,6 +26,7 @@ import numpy as np
 from nnbook.backprop.network import sigmoid
 from nnbook.backprop.problem import CLASSIC, Problem, Weights, check_problem
 from nnbook.backprop.validate import finite_floats
+from nnbook.errors import UsageError
 
 __all__ = [
     "to_matrices",
@@ -35,6 +36,8 @@ __all__ = [
     "forward_matrix",
     "backward_matrix",
     "gradients_matrix",
+    "latex",
+    "equation",
 ]
 
 
@@ -111,3 +114,28 @@ def backward_matrix(fw: MatrixForward) -> MatrixGradients:
 def gradients_matrix(problem: Problem = CLASSIC) -> MatrixGradients:
     """Forward then backward in matrix form."""
     return backward_matrix(forward_matrix(problem))
+
+
+def latex(value: float | np.ndarray, decimals: int = 9) -> str:
+    """A number, vector or matrix as LaTeX, each entry with ``decimals`` decimals.
+
+    A vector becomes a column (``pmatrix`` with one entry per row), as in the chapter's equations;
+    a matrix keeps its rows and columns.
+    """
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.ndim > 2 or arr.size == 0:
+        raise UsageError(f"latex() takes a number, a vector or a matrix, got an array of shape {arr.shape}")
+    if not np.isfinite(arr).all():
+        raise UsageError("latex() needs finite numbers")
+    if arr.ndim == 0:
+        return f"{float(arr):.{decimals}f}"
+    rows = arr.reshape(-1, 1) if arr.ndim == 1 else arr
+    body = r" \\ ".join(" & ".join(f"{x:.{decimals}f}" for x in row) for row in rows)
+    return rf"\begin{{pmatrix}} {body} \end{{pmatrix}}"
+
+
+def equation(named: Sequence[tuple[str, float | np.ndarray]], decimals: int = 9) -> str:
+    """``name = value`` for each (LaTeX name, value) pair, side by side: one line of display math."""
+    if not named:
+        raise UsageError("equation() needs at least one (name, value) pair")
+    return r", \qquad ".join(f"{name} = {latex(value, decimals)}" for name, value in named)

@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 from nnbook.backprop.network import train
 from nnbook.backprop.problem import CLASSIC, Problem
 
-__all__ = ["ETAS", "loss_curves", "plot_loss_grid", "plot_loss_comparison"]
+__all__ = ["ETAS", "loss_curves", "plot_loss_grid", "plot_loss_comparison", "plot_eta_sweep"]
 
 #: the learning rates the training chapter compares
 ETAS: tuple[float, ...] = (0.1, 0.2, 0.5, 0.8, 1.0, 2.0)
@@ -55,4 +55,25 @@ def plot_loss_comparison(curves: pd.DataFrame, log: bool = True) -> Figure:
     ax.set_ylabel("E_total" + (" (log scale)" if log else ""))
     ax.grid(alpha=0.3, which="both")
     ax.legend(title="learning rate")
+    return fig
+
+
+def plot_eta_sweep(sweep: pd.DataFrame, steps: int, floor: float | None = None) -> Figure:
+    """E_total after ``steps`` steps against eta (both axes logarithmic), from ``sweep.eta_sweep``.
+
+    ``floor``, when given, is drawn as a dashed line: the error at which saturated outputs freeze.
+    """
+    fig = Figure(figsize=(7.0, 4.0), layout="constrained")
+    ax = fig.add_subplot()
+    ax.plot(sweep.index, sweep["E_final"], marker=".", color="C0", label=f"E_total after {steps} steps")
+    best = sweep["E_final"].idxmin()
+    ax.plot([best], [sweep["E_final"].min()], "o", color="C3", label=f"best: η = {best:.3g}")
+    if floor is not None:
+        ax.axhline(floor, color="C2", linestyle="--", label="saturated outputs: E frozen")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("learning rate η (log scale)")
+    ax.set_ylabel("final E_total (log scale)")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend()
     return fig

@@ -16,6 +16,7 @@ import pandas as pd
 
 from nnbook.backprop.network import TABLE_COLUMNS
 from nnbook.backprop.problem import CLASSIC, CLASSIC_ETA, WEIGHT_NAMES, Problem, check_problem
+from nnbook.backprop.tables import CELL_PADDING
 from nnbook.backprop.validate import check_eta, check_steps
 from nnbook.errors import UsageError
 from nnbook.io import atomic_path
@@ -111,6 +112,7 @@ def write_xlsx(path: str | os.PathLike[str], problem: Problem = CLASSIC, eta: fl
     ws.title = SHEET_NAME
     _write_parameters(wb, ws, (*p.inputs, *p.targets, eta, *p.biases, *p.weights))
     _write_table(ws, steps)
+    _write_chart(ws, steps)
     # no cached values are stored, so ask Excel to compute everything when the file opens
     wb.calculation.fullCalcOnLoad = True
     with atomic_path(path) as tmp:
@@ -156,9 +158,38 @@ def _write_table(ws: Any, steps: int) -> None:
         ws.column_dimensions[column_letter(name)].width = 13
 
 
-def table_html(table: pd.DataFrame, max_height: str = "28em", digits: int = 6) -> str:
-    """The table as HTML in a scrollable box (for showing 100+ rows of 28 columns in a page)."""
-    body = table.to_html(index=False, float_format=lambda x: f"{x:.{digits}g}", border=0,
-                         classes="dataframe")
-    return (f'<div style="max-height: {max_height}; overflow: auto; font-size: 0.8em;">'
+def _write_chart(ws: Any, steps: int) -> None:
+    """A line chart of the E_total column beside the parameters: it redraws when eta changes."""
+    from openpyxl.chart import LineChart, Reference
+
+    col = TABLE_COLUMNS.index("E_total") + 1
+    chart = LineChart()
+    chart.title = "E_total by iteration"
+    chart.x_axis.title = "iteration"
+    chart.y_axis.title = "E_total"
+    chart.legend = None
+    chart.height, chart.width = 8.5, 16.0  # cm: fits beside the parameter cells, above the table
+    data = Reference(ws, min_col=col, min_row=HEADER_ROW, max_row=HEADER_ROW + 1 + steps)
+    chart.add_data(data, titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=1, min_row=HEADER_ROW + 1, max_row=HEADER_ROW + 1 + steps))
+    ws.add_chart(chart, "E3")
+
+
+def table_html(table: pd.DataFrame, max_height: str = "28em", digits: int = 6,
+               first: tuple[str, ...] = ("iteration", "E_total")) -> str:
+    """The table as HTML in a scrollable box (for showing 100+ rows of 28 columns in a page).
+
+    Every number has ``digits`` fixed decimals, so a column's numbers line up; the columns named
+    in ``first`` come first (by default the error, which is the point of the table), the others
+    follow in their order.
+    """
+    missing = [c for c in first if c not in table.columns]
+    if missing:
+        raise UsageError(f"first names columns the table does not have: {missing}")
+    table = table[[*first, *(c for c in table.columns if c not in first)]]
+    body = table.to_html(index=False, float_format=lambda x: f"{x:.{digits}f}", border=0,
+                         classes="nnbook-sheet")
+    # padded cells: two negative numbers side by side must not read as one
+    style = f"<style>.nnbook-sheet td, .nnbook-sheet th {{ padding: {CELL_PADDING}; }}</style>"
+    return (f'{style}<div style="max-height: {max_height}; overflow: auto; font-size: 0.8em;">'
             f"{body}</div>")
