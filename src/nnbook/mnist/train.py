@@ -50,6 +50,44 @@ class TrainingDiverged(EnvironmentProblem, RuntimeError):
     """The loss became NaN or infinite; the last good checkpoint is kept."""
 
 
+def _splits(cfg: TrainConfig, data_root: str | Path | None, dev: torch.device, allow_download: bool,
+            validation: bool) -> tuple[MnistSplit, MnistSplit, float, float, int]:
+    """The training and evaluation splits on ``dev``, the training pixels' mean and std, the steps per epoch.
+
+    With ``validation`` the evaluation split is the last 10,000 training images, held out.
+    """
+    train_split = load_split(True, data_root, dev, allow_download=allow_download)
+    if validation:
+        n = len(train_split) - VALIDATION_IMAGES
+        test_split = MnistSplit(train_split.images[n:], train_split.labels[n:])
+        train_split = MnistSplit(train_split.images[:n], train_split.labels[:n])
+    else:
+        test_split = load_split(False, data_root, dev, allow_download=allow_download)
+    mean, std = pixel_stats(train_split.images)  # of all the training images, never typed in
+    train_split = train_split.subset(cfg.limit_train)
+    steps_per_epoch = len(train_split) // cfg.batch_size
+    if steps_per_epoch == 0:
+        raise ConfigError(f"batch_size {cfg.batch_size} is larger than the {len(train_split)} training images")
+    if cfg.epochs * steps_per_epoch > MAX_STEPS:  # the schedule holds every step's rate in memory
+        raise ConfigError(f"epochs {cfg.epochs} x {steps_per_epoch} steps per epoch is more than the "
+                          f"{MAX_STEPS:,} steps a run may take; use fewer epochs or a larger batch size")
+    return train_split, test_split, mean, std, steps_per_epoch
+
+
+def _resumed_history(model: nn.Module, optimizer: torch.optim.Optimizer, lr: torch.Tensor, state: dict[str, Any],
+                     path: Path | None, command: str | None, dev: torch.device) -> dict[str, Any]:
+    """Load the saved weights and optimizer into ``model``/``optimizer``; the history, with this resumption noted."""
+    _load_state(model, optimizer, lr, state, path)
+    history = state["history"]
+    history.setdefault("resumed_by", []).append({"command": command or "", "device_name": device_name(dev)})
+    return history
+
+
+def _epoch_line(row: dict[str, Any]) -> str:
+    return (f"epoch {row['epoch']:2d}: train loss {row['train_loss']:.4f} acc {row['train_acc']:.2%} | "
+            f"test loss {row['test_loss']:.4f} acc {row['test_acc']:.2%} | {row['seconds']:.1f} s")
+
+
 def train(
     cfg: TrainConfig,
     out: str | Path | None = None,
@@ -86,21 +124,7 @@ def train(
     dev = select_device(device)
     prec = choose_precision(dev, precision)
     folder = RunFolder(Path(out) if out is not None else None, cfg, resume=resume, overwrite=overwrite)
-    train_split = load_split(True, data_root, dev, allow_download=allow_download)
-    if validation:
-        n = len(train_split) - VALIDATION_IMAGES
-        test_split = MnistSplit(train_split.images[n:], train_split.labels[n:])
-        train_split = MnistSplit(train_split.images[:n], train_split.labels[:n])
-    else:
-        test_split = load_split(False, data_root, dev, allow_download=allow_download)
-    mean, std = pixel_stats(train_split.images)  # of all the training images, never typed in
-    train_split = train_split.subset(cfg.limit_train)
-    steps_per_epoch = len(train_split) // cfg.batch_size
-    if steps_per_epoch == 0:
-        raise ConfigError(f"batch_size {cfg.batch_size} is larger than the {len(train_split)} training images")
-    if cfg.epochs * steps_per_epoch > MAX_STEPS:  # the schedule holds every step's rate in memory
-        raise ConfigError(f"epochs {cfg.epochs} x {steps_per_epoch} steps per epoch is more than the "
-                          f"{MAX_STEPS:,} steps a run may take; use fewer epochs or a larger batch size")
+    train_split, test_split, mean, std, steps_per_epoch = _splits(cfg, data_root, dev, allow_download, validation)
 
     folder.claim()
     try:
@@ -109,9 +133,7 @@ def train(
         rates = one_cycle_rates(cfg, cfg.epochs * steps_per_epoch)
         state = folder.state
         if state is not None:
-            _load_state(model, optimizer, lr, state, folder.path)
-            history = state["history"]
-            history.setdefault("resumed_by", []).append({"command": command or "", "device_name": device_name(dev)})
+            history = _resumed_history(model, optimizer, lr, state, folder.path, command, dev)
         else:
             history = _new_history(cfg, recipe, command, dev, prec.name, model, train_split, test_split, mean, std)
             history["evaluated_on"] = "validation" if validation else "test"
@@ -136,9 +158,7 @@ def train(
             history["total_seconds"] = sum(r["seconds"] for r in history["epochs"])
             folder.write_epoch(model, optimizer, stepper.scaler, history)
             if echo:
-                print(f"epoch {epoch:2d}: train loss {row['train_loss']:.4f} acc {row['train_acc']:.2%} | "
-                      f"test loss {row['test_loss']:.4f} acc {row['test_acc']:.2%} | {row['seconds']:.1f} s",
-                      flush=True)
+                print(_epoch_line(row), flush=True)
             if on_epoch_end is not None:
                 on_epoch_end(row)
 
