@@ -11,7 +11,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from nnbook.bridge import checks, conv, latex, minibatch, network, pooling, softmax
+from nnbook.bridge import checks, conv, latex, minibatch, network, pooling, reduce, softmax
 from nnbook.bridge.network import CLASSIC, OUTPUTS, Params
 from nnbook.errors import UsageError
 
@@ -202,6 +202,82 @@ def test_avg_pool_backward_and_bad_shapes() -> None:
     np.testing.assert_allclose(pooling.avg_pool_backward(g), xt.grad[0, 0].numpy(), atol=1e-15)
     with pytest.raises(UsageError, match="even sides"):
         pooling.max_pool(np.zeros((3, 4)))
+
+
+# ----------------------------------------------------------------------------------------------
+# pooling versus stride, global average pooling, 1x1 convolutions
+# ----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_output_size_matches_pytorch_layers(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    for _ in range(20):
+        n, k, s, p = int(rng.integers(1, 30)), int(rng.integers(1, 6)), int(rng.integers(1, 4)), int(rng.integers(0, 3))
+        if k > n + 2 * p:
+            with pytest.raises(UsageError, match="does not fit"):
+                reduce.output_size(n, k, s, p)
+            continue
+        x = torch.zeros(1, 1, n, n)
+        got = F.conv2d(x, torch.zeros(1, 1, k, k), stride=s, padding=p).shape[-1]
+        assert reduce.output_size(n, k, s, p) == got
+        if 2 * p <= k:  # PyTorch's pooling allows padding up to half the kernel
+            assert reduce.output_size(n, k, s, p) == F.max_pool2d(x, k, stride=s, padding=p).shape[-1]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_strided_convolution_matches_conv2d_and_subsamples_the_stride_1_one(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    X, K, s = rng.normal(size=(7, 9)), rng.normal(size=(3, 2)), int(rng.integers(1, 4))
+    ref = F.conv2d(torch.tensor(X[None, None]), torch.tensor(K[None, None]), stride=s)[0, 0].numpy()
+    np.testing.assert_allclose(reduce.strided_correlate(X, K, s), ref, atol=1e-13)
+    np.testing.assert_allclose(reduce.strided_correlate(X, K, s), conv.correlate(X, K)[::s, ::s], atol=1e-13)
+    # a stride-2 kernel of quarters is 2x2 average pooling; max pooling is not any kernel's output
+    Z = rng.normal(size=(6, 4))
+    avg = F.avg_pool2d(torch.tensor(Z[None, None]), 2)[0, 0].numpy()
+    np.testing.assert_allclose(reduce.strided_correlate(Z, np.full((2, 2), 0.25), 2), avg, atol=1e-15)
+    assert not np.allclose(pooling.max_pool(Z) + pooling.max_pool(-Z), pooling.max_pool(Z - Z))
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_global_average_pool_and_1x1_convolution_match_pytorch(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    M, W, b = rng.normal(size=(5, 4, 3)), rng.normal(size=(3, 5)), rng.normal(size=3)
+    Mt = torch.tensor(M[None])
+    np.testing.assert_allclose(reduce.global_average_pool(M), F.adaptive_avg_pool2d(Mt, 1)[0, :, 0, 0].numpy(),
+                               atol=1e-14)
+    y = reduce.conv1x1(M, W, b)
+    np.testing.assert_allclose(y, F.conv2d(Mt, torch.tensor(W[:, :, None, None]), torch.tensor(b))[0].numpy(),
+                               atol=1e-13)
+    np.testing.assert_allclose(y, np.einsum("oc,chw->ohw", W, M) + b[:, None, None], atol=1e-13)
+    # the book's head: the order of averaging and the 1x1 map does not matter
+    np.testing.assert_allclose(reduce.global_average_pool(y), W @ reduce.global_average_pool(M) + b, atol=1e-13)
+
+
+def test_parameter_counts_match_pytorch_layers_and_the_book_model() -> None:
+    from nnbook.mnist import models
+
+    for c_in, c_out, k, bias in [(1, 8, 3, False), (16, 8, 1, False), (32, 10, 1, True), (3, 5, 2, True)]:
+        assert reduce.conv_parameters(c_in, c_out, k, bias) == models.count_parameters(
+            torch.nn.Conv2d(c_in, c_out, k, bias=bias))
+    assert reduce.dense_parameters(512, 10) == models.count_parameters(torch.nn.Linear(512, 10))
+    assert reduce.dense_parameters(7, 3, bias=False) == models.count_parameters(torch.nn.Linear(7, 3, bias=False))
+    net = models.main_model()
+    t = models.transition_conv(net)
+    assert reduce.conv_parameters(t.in_channels, t.out_channels, 1) == models.count_parameters(t)
+    assert reduce.conv_parameters(net[-1][1].in_channels, 10, 1, bias=True) == models.count_parameters(net[-1])
+
+
+def test_reduce_bad_input_is_named() -> None:
+    with pytest.raises(UsageError, match="stride must be an integer >= 1"):
+        reduce.output_size(8, 2, 0)
+    with pytest.raises(UsageError, match="padding must be an integer >= 0"):
+        reduce.output_size(8, 2, 1, -1)
+    with pytest.raises(UsageError, match=r"weights \(out channels, in channels\) must have shape nx3"):
+        reduce.conv1x1(np.zeros((3, 2, 2)), np.zeros((2, 4)))
+    with pytest.raises(UsageError, match="maps must be non-empty"):
+        reduce.global_average_pool(np.zeros((2, 0, 3)))
+    with pytest.raises(UsageError, match="does not fit"):
+        reduce.strided_correlate(np.zeros((2, 2)), np.zeros((3, 1)), 1)
 
 
 # ----------------------------------------------------------------------------------------------
