@@ -151,6 +151,17 @@ def test_checkpoint_of_another_architecture_names_the_layers(tmp_path: Path) -> 
         ev.load_model(path, "main")
 
 
+def test_a_main_checkpoint_with_one_extra_key_is_named_as_main(tmp_path: Path) -> None:
+    """The nearest architecture is named, with the one key that is wrong (not 'does not fit tiny')."""
+    state = models.build_model("main").state_dict()
+    state["extra.weight"] = torch.zeros(3)
+    path = tmp_path / "main-plus-one.pt"
+    torch.save(state, path)
+    with pytest.raises(ev.CheckpointError, match=r"does not fit model 'main'.*extra\.weight") as info:
+        ev.load_model(path)
+    assert "'tiny'" not in str(info.value)
+
+
 def test_unreadable_checkpoint(tmp_path: Path) -> None:
     path = tmp_path / "junk.pt"
     path.write_bytes(b"\x00not a checkpoint")
