@@ -79,7 +79,7 @@ def test_each_neuron_shows_its_activation_and_the_errors_their_sum():
             assert texts[f"activation-{layer}{k}"] == rf"$a_{{{layer}_{k}}} = \sigma({layer}_{k})$"
     assert "activation-i1" not in texts  # inputs are passed on as they are
     assert texts["error-E1"] == "E1" and texts["error-E2"] == "E2"
-    assert texts["error-total"] == r"$E_\text{total} = E_1 + E_2$"
+    assert texts["error-total"] == r"$E_\mathrm{total} = E_1 + E_2$"
 
 
 def test_diagram_saves_atomically(tmp_path):

@@ -95,7 +95,7 @@ def _draw_errors(ax: Axes, targets: tuple[float, float]) -> None:
                 gid=f"error-{name}", bbox=dict(boxstyle="round,pad=0.4", fc=_COLOURS["E"], ec="0.3"))
         dy = 0.2 if k == 0 else -0.2
         ax.text(px, py + dy, f"target {targets[k]:g}", ha="center", va="center", fontsize=12)
-    ax.text(3.0, 0.5, r"$E_\text{total} = E_1 + E_2$", ha="center", va="center", fontsize=12,
+    ax.text(3.0, 0.5, r"$E_\mathrm{total} = E_1 + E_2$", ha="center", va="center", fontsize=12,
             gid="error-total")
 
 
