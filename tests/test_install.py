@@ -1,9 +1,9 @@
 """A package that installs honestly: the declared ranges hold at their oldest versions, and a plain
 ``pip install`` run outside a clone fails only with one clear line.
 
-The environments are built for real by ``tools/test_envs.py`` (``.envs/``). Not reachable offline,
-and so not tested here: PyTorch older than the CPU build on this machine's disk (the range admits
-2.3), and sympy older than that torch requires (the range admits 1.12).
+The environments are built for real by ``tools/test_envs.py`` (``.envs/``): Part 1 on Python 3.10
+with the oldest numpy, pandas, matplotlib, openpyxl and jinja2 the ranges admit; everything,
+PyTorch 2.3 and sympy 1.12 included, at its floor on Python 3.11.
 """
 
 from __future__ import annotations
@@ -76,7 +76,12 @@ def test_without_pytorch_the_command_line_names_the_extra(tmp_path: Path) -> Non
 
 def test_part1_and_part2_tests_at_the_oldest_versions() -> None:
     python = _python("oldest")
-    _pytest(python, *PART1_TESTS, "tests/test_checks.py", "tests/test_mnist_config.py", "tests/test_mnist_models.py")
+    probe = "import torch, sympy; print(torch.__version__.split('+')[0], sympy.__version__)"
+    versions = subprocess.run([python, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
+    lowest = test_envs.oldest_admitted(("checks", "mnist"))
+    assert [Version(v) for v in versions] == [Version(lowest["torch"]), Version(lowest["sympy"])]
+    _pytest(python, *PART1_TESTS, "tests/test_checks.py", "tests/test_mnist_config.py", "tests/test_mnist_models.py",
+            "tests/test_bridge.py")
 
 
 def test_outside_a_clone_data_goes_to_a_per_user_folder(tmp_path: Path) -> None:

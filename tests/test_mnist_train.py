@@ -421,6 +421,7 @@ def test_a_disk_error_is_one_line(tmp_path: Path) -> None:
 
 def test_a_notebook_bar_leaves_its_final_state_as_text(capsys) -> None:
     """A saved notebook keeps text, not widgets: the bar's last state must survive as a text line."""
+    pytest.importorskip("ipywidgets")  # without it tqdm has no notebook bar, and this class is never used
     from tqdm.notebook import tqdm as widget_tqdm
 
     from nnbook.mnist.progress import _widget_then_text_bar_class
