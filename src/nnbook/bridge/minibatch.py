@@ -17,7 +17,7 @@ import pandas as pd
 
 from nnbook.bridge import network
 from nnbook.bridge._validate import finite_array
-from nnbook.bridge.network import PARAM_NAMES, Params, sigmoid
+from nnbook.bridge.network import PARAM_NAMES, Gradients, Params, sigmoid
 from nnbook.errors import UsageError
 
 __all__ = ["BATCH_INPUTS", "BATCH_TARGETS", "per_example_gradients", "mean_gradient", "gradient_table",
@@ -61,20 +61,10 @@ def gradient_table(per_example: pd.DataFrame) -> pd.DataFrame:
 
 
 @dataclass(frozen=True)
-class BatchGradients:
-    """The batch in matrix form: columns are examples. Deltas are 2 x B; gradients as in Params."""
+class BatchGradients(Gradients):
+    """:class:`Gradients` of the mean loss over a batch, its deltas 2 x B (one column per example)."""
 
     loss: float
-    Delta_o: np.ndarray
-    Delta_h: np.ndarray
-    dW1: np.ndarray
-    db_h: np.ndarray
-    dW2: np.ndarray
-    db_o: np.ndarray
-
-    def vector(self) -> np.ndarray:
-        """The mean loss's gradient in the order of :data:`PARAM_NAMES`."""
-        return np.concatenate([self.dW1.ravel(), self.dW2.ravel(), self.db_h, self.db_o])
 
 
 def batch_gradients(params: Params, inputs: Any = BATCH_INPUTS, targets: Any = BATCH_TARGETS,
@@ -94,5 +84,5 @@ def batch_gradients(params: Params, inputs: Any = BATCH_INPUTS, targets: Any = B
     loss = 0.5 * float(np.sum((T - A_o) ** 2)) / B
     Delta_o = (A_o - T) * A_o * (1 - A_o) / B  # the 1/B of the mean, carried by every delta
     Delta_h = (params.W2.T @ Delta_o) * A_h * (1 - A_h)
-    return BatchGradients(loss, Delta_o, Delta_h, Delta_h @ X.T, Delta_h.sum(axis=1), Delta_o @ A_h.T,
-                          Delta_o.sum(axis=1))
+    return BatchGradients(delta_o=Delta_o, delta_h=Delta_h, dW1=Delta_h @ X.T, db_h=Delta_h.sum(axis=1),
+                          dW2=Delta_o @ A_h.T, db_o=Delta_o.sum(axis=1), loss=loss)
