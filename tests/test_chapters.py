@@ -91,8 +91,13 @@ def test_launched_notebook_reads_like_the_page(md: Path) -> None:
     # The code is the chapter's, cell for cell: the build's execution of the chapter checks every one.
     chapter_code = [c.source for c in jupytext.read(md).cells if c.cell_type == "code"]
     assert [c.source for c in nb.cells if c.cell_type == "code"] == chapter_code
-    hidden = [c for c in nb.cells if c.cell_type == "code" and c.metadata.get("jupyter", {}).get("source_hidden")]
-    assert all(set(c.metadata["tags"]) & notebooks.HIDDEN_TAGS for c in hidden)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    hidden = [c for c in code if c.metadata.get("jupyter", {}).get("source_hidden")]
+    # every cell the page hides is folded (the set-up cell alone stays open), and no other is
+    book_only = [c for c in code if set(c.metadata.get("tags", [])) & notebooks.HIDDEN_TAGS
+                 and not c.source.startswith("# Set-up:")]
+    assert hidden == book_only and all(c.metadata.get("cellView") == "form" for c in hidden)
+    assert not code[0].metadata.get("jupyter", {}).get("source_hidden"), "the set-up cell must stay visible"
     assert not any("glue(" in c.source for c in nb.cells if c.cell_type == "code" and c not in hidden), \
         "the book's glue plumbing is visible in the notebook"
 

@@ -111,14 +111,15 @@ def environment(name: str) -> Path:
     package = [a for a in args if a.startswith(str(ROOT))]  # the plain (not editable) install of the clone
     pip_install = [home / "bin" / "python", "-m", "pip", "install", "-qq"]
     deps, source = home / ".dependencies", home / ".package"
-    if not (deps.is_file() and deps.read_text() == _digest(python, args)):
+    wanted, digest = _digest(python, args), _source_digest()
+    if not (deps.is_file() and deps.read_text() == wanted):
         shutil.rmtree(home, ignore_errors=True)
         subprocess.run([python, "-m", "venv", home], check=True)
         subprocess.run([*pip_install, *args], cwd=ROOT, check=True, timeout=1800)
-        deps.write_text(_digest(python, args))
-    elif package and source.read_text() != _source_digest():
+        deps.write_text(wanted)
+    elif package and not (source.is_file() and source.read_text() == digest):
         subprocess.run([*pip_install, "--no-deps", "--force-reinstall", *package], cwd=ROOT, check=True, timeout=600)
-    source.write_text(_source_digest())
+    source.write_text(digest)
     return home / "bin" / "python"
 
 
