@@ -1,6 +1,6 @@
 /* Play with the 2-2-2 network of Part 1 in the page: its weights and learning rate on sliders.
  *
- * The same formulas as nnbook.tiny (no biases, sigmoid units, E_total = sum of (t - a)^2 / 2, every
+ * The same formulas as nnbook.backprop.network (no biases, sigmoid units, E_total = sum of (t - a)^2 / 2, every
  * weight updated at once by w <- w - eta dE/dw), in plain JavaScript; the browser tests check
  * the page's numbers against the package to 1e-9. It builds its controls into every element with a
  * data-nnbook-backprop attribute.
@@ -18,7 +18,7 @@
     eta: 0.5, steps: 100, inputs: [0.05, 0.10], targets: [0.01, 0.99],
   };
 
-  // 1 / (1 + e^-x), exponentiating only -|x| (no overflow), as nnbook.tiny.sigmoid
+  // 1 / (1 + e^-x), exponentiating only -|x| (no overflow), as nnbook.backprop.network.sigmoid
   function sigmoid(x) {
     const z = Math.exp(-Math.abs(x));
     return x >= 0 ? 1 / (1 + z) : z / (1 + z);
