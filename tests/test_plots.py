@@ -10,6 +10,7 @@ from nnbook.backprop.problem import CLASSIC, CLASSIC_WITH_BIASES
 
 
 def test_loss_curves_are_repeated_steps():
+    pytest.importorskip("torch")  # the referee; Part 1's torch-free install runs the other tests here
     etas, steps = (0.3, 1.7), 40
     curves = plots.loss_curves(CLASSIC_WITH_BIASES, etas, steps)
     assert list(curves.columns) == list(etas)
