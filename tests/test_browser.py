@@ -48,6 +48,13 @@ def pages() -> list[str]:
     return toc + [p for p in rest if p not in toc]
 
 
+def _browsers_own_favicon_guess(message: str) -> bool:
+    """Jupyter Book's root index.html is a bare redirect with no icon link, so Chromium may guess
+    /favicon.ico before it follows the redirect (seen once in many CI runs); every book page links
+    its icon, _static/favicon.svg, and a 404 for that would still fail."""
+    return urlparse(message.split()[0]).path == "/favicon.ico" and " 404 " in message
+
+
 class _QuietHandler(SimpleHTTPRequestHandler):
     def log_message(self, *args: object) -> None:
         pass
@@ -196,7 +203,8 @@ def test_page_in_browser(page: str, server: str, browser, fetcher: _Fetcher, sum
     assert browser.execute_async_script(WAIT_FOR_TYPESETTING) == "ok"
     browser.execute_script("window.scrollTo(0, document.body.scrollHeight)")
     report = browser.execute_script(JS_REPORT)
-    errors = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    errors = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"
+              and not _browsers_own_favicon_guess(e["message"])]
     assert not errors, f"console errors on {page}: {errors}"
 
     # Equations: every display and inline formula typeset by MathJax, none with a TeX error.
