@@ -132,17 +132,26 @@ def main(argv: list[str] | None = None) -> int:
         "fast_train_seconds_max": max(r["train_seconds"] for r in fast),
         "fast_command_seconds_max": max(r["command_seconds"] for r in fast),
     }
-    ok = all(r["final"] >= 0.994 for r in runs) and tests.returncode == 0
-    summary["every_run_reached_99.4"] = ok
+    # The book and fast recipes promise 99.4 % on the final epoch for every seed; the tiny model's
+    # margin is a few images (going-further.md says another device may land either side), so its
+    # runs are reported, not required.
+    tiny = [r for r in runs if r["recipe"] == "tiny"]
+    if tiny:
+        summary["tiny_finals"] = [r["final"] for r in tiny]
+    summary["bytecode_cache"] = not sys.flags.dont_write_bytecode  # without one, every import compiles
+    ok = all(r["final"] >= 0.994 for r in book + fast) and tests.returncode == 0
+    summary["book_and_fast_reached_99.4"] = ok
     if keep is not None:
         keep.mkdir(parents=True, exist_ok=True)
         (keep / "gpu-check.json").write_text(json.dumps(summary, indent=1) + "\n")
-    verdict = "passed" if ok else "FAILED (a test failed or a run ended below 99.4 %)"
+    verdict = "passed" if ok else "FAILED (a test failed or a book or fast run ended below 99.4 %)"
     print(f"gpu-check {verdict} on {name}: book recipe {summary['book_epoch_seconds']:.2f} s/epoch, final >= "
           f"{summary['book_final_min']:.2%} (seeds 1-{len(book)}); "
           f"fast recipe final >= {summary['fast_final_min']:.2%} "
           f"(seeds 1-{len(fast)}), <= {summary['fast_train_seconds_max']:.1f} s training, <= "
-          f"{summary['fast_command_seconds_max']:.1f} s per command; {test_line}; "
+          f"{summary['fast_command_seconds_max']:.1f} s per command; "
+          + (f"tiny model final {', '.join(f'{f:.2%}' for f in summary['tiny_finals'])}; " if tiny else "")
+          + f"{test_line}; "
           f"{len(chapters)} chapters executed", flush=True)
     return 0 if ok else 1
 
