@@ -232,19 +232,23 @@ def test_augmented_grid_rows_are_an_original_then_its_rotations() -> None:
     plt.close("all")
 
 
-def test_loading_one_split_verifies_only_its_own_files(tmp_path, monkeypatch) -> None:
-    """With the cache filled, loading a split verifies its own two files and no others."""
+def test_loading_one_split_verifies_only_its_own_files(tmp_path) -> None:
+    """With the cache filled, a split loads while the other split's source files are gone, and
+    fails, naming the file, once one of its own is: each load checks its own two files only."""
     root = tmp_path / "data"
     shutil.copytree(project_root() / "data" / "mnist", root / "mnist")
     data.prepare(root)  # fills the cache
-    hashed: list[str] = []
-    real = data._prepare_file
-    monkeypatch.setattr(data, "_prepare_file", lambda name, *a: hashed.append(name) or real(name, *a))
-    data.load_split(False, root)
-    assert sorted(hashed) == sorted(data.FILES["test"])
-    hashed.clear()
-    data.load_split(True, root)
-    assert sorted(hashed) == sorted(data.FILES["train"])
+    for split, other in (("test", "train"), ("train", "test")):
+        shipped = root / "mnist"
+        moved = tmp_path / "moved"
+        moved.mkdir(exist_ok=True)
+        for name in data.FILES[other]:
+            (shipped / f"{name}.gz").rename(moved / f"{name}.gz")
+        assert len(data.load_split(split == "train", root)) == (60_000 if split == "train" else 10_000)
+        with pytest.raises(data.MnistDataError, match=f"{data.FILES[other][0]}.gz is missing"):
+            data.load_split(other == "train", root)
+        for name in data.FILES[other]:
+            (moved / f"{name}.gz").rename(shipped / f"{name}.gz")
     with pytest.raises(ValueError, match="splits"):
         data.prepare(root, splits=("validation",))
 
