@@ -190,12 +190,29 @@ def test_iterate_batches_covers_every_image_once_in_order() -> None:
         assert torch.equal(x, images[y].float() / 255)
 
 
-def test_digit_grid_shows_each_image_under_its_title() -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
+def test_part2_figures_are_plain_figures_as_in_part1() -> None:
+    """Every Part 2 plot returns a matplotlib Figure and leaves pyplot's global list of figures
+    alone (as Part 1's do), so a notebook shows each once and nothing accumulates."""
     import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
+    from nnbook.mnist import evaluate as ev, history as H
+    from nnbook.mnist.config import TrainConfig
+    from nnbook.mnist.schedule import one_cycle_rates
+
+    split = data.load_split(False).subset(40)
+    scores = torch.nn.functional.one_hot((split.labels + 1) % 10, 10).float()  # every image wrong
+    history = {"epochs": [{"epoch": e, "train_loss": 1 / e, "test_loss": 1 / e, "train_acc": 0.99,
+                           "test_acc": 0.995} for e in (1, 2)]}
+    before = plt.get_fignums()
+    figures = [data.digit_grid(split.images), data.augmented_grid(split.images[:2], copies=2),
+               ev.plot_confusion(ev.confusion_matrix(scores, split.labels)), ev.misclassified_grid(scores, split),
+               H.plot_history(history), H.plot_rates(one_cycle_rates(TrainConfig(epochs=1), 10), TrainConfig())]
+    assert all(isinstance(fig, Figure) and fig.axes for fig in figures)
+    assert plt.get_fignums() == before
+
+
+def test_digit_grid_shows_each_image_under_its_title() -> None:
     split = data.load_split(False).subset(5)
     titles = [f"label {int(v)}" for v in split.labels]
     fig = data.digit_grid(split.images, titles, cols=3)
@@ -204,15 +221,9 @@ def test_digit_grid_shows_each_image_under_its_title() -> None:
     for ax, image, title in zip(shown, split.images, titles):  # in order, each with its own title
         assert torch.equal(torch.as_tensor(ax.images[0].get_array()), image[0].float() / 255)
         assert ax.get_title() == title
-    plt.close("all")
 
 
 def test_augmented_grid_rows_are_an_original_then_its_rotations() -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     images = data.load_split(False).subset(2).images
     originals = images[:, 0].float() / 255
 
@@ -229,7 +240,6 @@ def test_augmented_grid_rows_are_an_original_then_its_rotations() -> None:
         assert max(float((copy - original).abs().max()) for copy in row[1:]) > 0.1
         for copy in row[1:]:
             assert float(copy.sum()) == pytest.approx(float(original.sum()), rel=0.1)
-    plt.close("all")
 
 
 def test_loading_one_split_verifies_only_its_own_files(tmp_path) -> None:

@@ -20,7 +20,7 @@ import warnings
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import TYPE_CHECKING, Iterator, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -28,6 +28,9 @@ import torch.nn.functional as F
 from nnbook.errors import EnvironmentProblem, NnbookWarning
 from nnbook.io import write_bytes_atomic
 from nnbook.paths import default_data_root
+
+if TYPE_CHECKING:  # matplotlib is imported when a figure is drawn, not with the package
+    from matplotlib.figure import Figure
 
 __all__ = [
     "MnistDataError",
@@ -448,14 +451,15 @@ def _unit_float(images: torch.Tensor) -> torch.Tensor:
     return x / 255.0 if x.max() > 1.0 else x
 
 
-def digit_grid(images: torch.Tensor, titles: list[str] | None = None, cols: int = 10):
+def digit_grid(images: torch.Tensor, titles: list[str] | None = None, cols: int = 10) -> Figure:
     """A matplotlib Figure showing images (N, 1, 28, 28) in a grid, with optional titles."""
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # not pyplot: no global figure state, as in Part 1
 
     images = _unit_float(images)
     n = images.shape[0]
     rows = max(1, math.ceil(n / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * 0.9, rows * (1.05 if titles else 0.9)))
+    fig = Figure(figsize=(cols * 0.9, rows * (1.05 if titles else 0.9)))
+    axes = fig.subplots(rows, cols)
     for i, ax in enumerate(getattr(axes, "flat", [axes])):
         ax.axis("off")
         if i < n:
@@ -468,7 +472,7 @@ def digit_grid(images: torch.Tensor, titles: list[str] | None = None, cols: int 
 
 def augmented_grid(
     images: torch.Tensor, max_degrees: float = 7.0, copies: int = 6, seed: int = 0
-):
+) -> Figure:
     """A Figure: each row one digit, first the original then ``copies`` random rotations of it."""
     g = torch.Generator().manual_seed(seed)
     x = _unit_float(images)

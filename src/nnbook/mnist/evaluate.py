@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from nnbook.mnist.data import MnistSplit, iterate_batches
+
+if TYPE_CHECKING:  # matplotlib is imported when a figure is drawn, not with the package
+    from matplotlib.figure import Figure
 
 __all__ = [
     "Evaluation",
@@ -61,12 +65,13 @@ def confusion_matrix(scores: torch.Tensor, labels: torch.Tensor, classes: int = 
     return torch.bincount(flat, minlength=classes * classes).reshape(classes, classes)
 
 
-def plot_confusion(matrix: torch.Tensor):
+def plot_confusion(matrix: torch.Tensor) -> Figure:
     """A Figure of a confusion matrix with the off-diagonal counts written in the cells."""
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # not pyplot: no global figure state, as in Part 1
 
     m = matrix.cpu().numpy()
-    fig, ax = plt.subplots(figsize=(5.2, 4.6))
+    fig = Figure(figsize=(5.2, 4.6))
+    ax = fig.subplots()
     off = m.copy()
     off[range(len(m)), range(len(m))] = 0  # colour the mistakes; the diagonal would swamp them
     ax.imshow(off, cmap="Reds")
@@ -82,7 +87,7 @@ def plot_confusion(matrix: torch.Tensor):
     return fig
 
 
-def misclassified_grid(scores: torch.Tensor, split: MnistSplit, limit: int = 40, cols: int = 10):
+def misclassified_grid(scores: torch.Tensor, split: MnistSplit, limit: int = 40, cols: int = 10) -> Figure:
     """A Figure of the first ``limit`` misclassified digits, titled 'true→predicted'."""
     from nnbook.mnist.data import digit_grid
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # matplotlib is imported when a figure is drawn, not with the package
+    from matplotlib.figure import Figure
 
 __all__ = ["load_history", "best_epoch", "final_epoch", "seconds_to", "plot_history", "plot_rates"]
 
@@ -35,14 +38,15 @@ def seconds_to(history: dict[str, Any], target: float = 0.994) -> float | None:
     return None
 
 
-def plot_history(history: dict[str, Any]):
+def plot_history(history: dict[str, Any]) -> Figure:
     """A Figure: loss and accuracy per epoch, training (augmented, dropout on) and test."""
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # not pyplot: no global figure state, as in Part 1
     from matplotlib.ticker import MaxNLocator
 
     rows = history["epochs"]
     ep = [r["epoch"] for r in rows]
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.6))
+    fig = Figure(figsize=(10, 3.6))
+    ax_loss, ax_acc = fig.subplots(1, 2)
     for split, style in (("train", "o-"), ("test", "s-")):
         ax_loss.plot(ep, [r[f"{split}_loss"] for r in rows], style, ms=3, label=split)
         ax_acc.plot(ep, [100 * r[f"{split}_acc"] for r in rows], style, ms=3, label=split)
@@ -58,11 +62,12 @@ def plot_history(history: dict[str, Any]):
     return fig
 
 
-def plot_rates(rates: list[float], cfg: Any = None):
+def plot_rates(rates: list[float], cfg: Any = None) -> Figure:
     """A Figure: the learning rate at every step (what the optimizer really used)."""
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # not pyplot: no global figure state, as in Part 1
 
-    fig, ax = plt.subplots(figsize=(7, 2.8))
+    fig = Figure(figsize=(7, 2.8))
+    ax = fig.subplots()
     ax.plot(range(len(rates)), rates, lw=1.5)
     ax.set(xlabel="step", ylabel="learning rate", title="one-cycle schedule", xlim=(0, len(rates) - 1),
            ylim=(0, max(rates) * 1.05))
