@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import math
 import shutil
 import struct
 from pathlib import Path
@@ -178,6 +179,28 @@ def test_rotation_is_batched_seeded_and_per_image() -> None:
     assert degrees.max() <= 7.2 and degrees.max() >= 6.0 and degrees.min() <= 1.0
     # zero degrees is the identity (up to float rounding of the sampling grid)
     assert torch.allclose(data.rotate_batch(x, 0.0), x, atol=1e-5)
+
+
+def test_rotate_turns_by_the_given_angle_about_the_centre() -> None:
+    x = data.load_split(False).images[:8].float() / 255
+    # a quarter turn maps pixel centres onto pixel centres: it must equal torch's exact rot90
+    assert torch.allclose(data.rotate(x, 90.0), torch.rot90(x, 1, (2, 3)), atol=1e-5)
+    assert torch.allclose(data.rotate(x, -90.0), torch.rot90(x, -1, (2, 3)), atol=1e-5)
+    # a small blob moves as the rotation matrix moves its centre (y axis pointing down on screen)
+    blob = torch.zeros(1, 1, 28, 28)
+    blob[0, 0, 5:7, 21:23] = 1.0  # centre (row 6, col 22) in pixel-centre coordinates 5.5..6.5
+    out = data.rotate(blob, 7.0)[0, 0]
+    grid = torch.arange(28, dtype=torch.float64) - 13.5
+    cy, cx = float((out.sum(1) * grid).sum() / out.sum()), float((out.sum(0) * grid).sum() / out.sum())
+    a = math.radians(7.0)
+    ex, ey = 8.0, -8.0  # the blob's centre relative to the image centre: right and up
+    # counter-clockwise on screen is clockwise in (x right, y down) coordinates
+    assert cx == pytest.approx(ex * math.cos(a) + ey * math.sin(a), abs=0.02)
+    assert cy == pytest.approx(-ex * math.sin(a) + ey * math.cos(a), abs=0.02)
+    with pytest.raises(ValueError, match="float batch"):
+        data.rotate(x[0], 7.0)
+    with pytest.raises(ValueError, match="finite"):
+        data.rotate(x, float("nan"))
 
 
 def test_iterate_batches_covers_every_image_once_in_order() -> None:

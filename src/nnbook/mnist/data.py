@@ -46,6 +46,7 @@ __all__ = [
     "load_split",
     "pixel_stats",
     "rotate_batch",
+    "rotate",
     "iterate_batches",
     "epoch_batches",
     "digit_grid",
@@ -389,6 +390,18 @@ def rotate_batch(
     n = x.shape[0]
     angles = (torch.rand(n, generator=generator, dtype=torch.float32, device="cpu") * 2 - 1) * math.radians(max_degrees)
     return _rotate(x, angles.to(x.device))
+
+
+def rotate(x: torch.Tensor, degrees: float) -> torch.Tensor:
+    """Rotate every image of a float batch (N, C, H, W) about its centre by ``degrees``, the same angle
+    for all; a positive angle turns counter-clockwise on screen. The resampling the training's random
+    rotations use (bilinear, blank paper outside the image), at an angle the caller chooses."""
+    if x.dim() != 4 or not x.is_floating_point():
+        raise ValueError(f"rotate expects a float batch (N, C, H, W), got {tuple(x.shape)} {x.dtype}")
+    if not math.isfinite(degrees):
+        raise ValueError(f"degrees must be a finite number, got {degrees!r}")
+    angles = torch.full((x.shape[0],), math.radians(degrees), dtype=torch.float32, device=x.device)
+    return _rotate(x, angles)
 
 
 def iterate_batches(split: MnistSplit, batch_size: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:

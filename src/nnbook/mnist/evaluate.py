@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -36,6 +37,13 @@ class Evaluation:
     @property
     def accuracy(self) -> float:
         return self.correct / self.total
+
+    @property
+    def standard_error(self) -> float:
+        """The accuracy's standard error, sqrt(p(1 - p) / n): by how much the accuracy on another
+        ``total`` images drawn like these would typically differ, the model held fixed."""
+        p = self.accuracy
+        return math.sqrt(p * (1 - p) / self.total)
 
 
 @torch.inference_mode()

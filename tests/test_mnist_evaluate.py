@@ -1,0 +1,23 @@
+"""The accuracy's standard error against resampling, the independent way of measuring it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nnbook.mnist.evaluate import Evaluation
+
+
+@pytest.mark.parametrize(("correct", "total"), [(9_940, 10_000), (90, 100), (500, 1_000)])
+def test_standard_error_is_the_spread_of_resampled_accuracies(correct: int, total: int) -> None:
+    result = Evaluation(loss=0.0, correct=correct, total=total)
+    rng = np.random.default_rng(0)
+    # the bootstrap: draw `total` images with replacement, 2,000 times; images 0 .. correct-1 are the
+    # right ones (which images were right does not matter, only how many)
+    draws = rng.integers(0, total, size=(2_000, total), dtype=np.int32)
+    resampled = (draws < correct).mean(1)
+    assert result.standard_error == pytest.approx(resampled.std(), rel=0.06)  # 2,000 draws: about 2 % noise
+
+
+def test_standard_error_of_a_perfect_score_is_zero() -> None:
+    assert Evaluation(loss=0.0, correct=100, total=100).standard_error == 0.0
