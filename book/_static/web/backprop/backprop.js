@@ -123,6 +123,8 @@
 .nnbook-backprop select, .nnbook-backprop input[type=number] { width: 6rem; }
 .nnbook-backprop .grid.forward { grid-template-columns: 3rem 1fr 3.5rem; max-width: 30rem; }
 .nnbook-backprop table.forward-values td { padding: 0.05rem 0.8rem 0.05rem 0; }
+.nnbook-backprop table.forward-values { margin-left: 0; margin-right: 0; }
+.nnbook-backprop table.forward-values tr[data-quantity=E_total] { font-weight: bold; }
 .nnbook-backprop .note { opacity: 0.75; }
 `;
 
