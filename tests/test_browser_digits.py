@@ -329,6 +329,9 @@ def test_clicking_a_map_cell_outlines_its_receptive_field(server: str, browser, 
                                             (None, ".maps", 7, 25, 0)):
         if choose is not None:
             Select(browser.find_element(By.CSS_SELECTOR, "select.deep-layer")).select_by_index(choose)
+            # the outline of a cell of the maps replaced is gone
+            assert browser.execute_script(OUTLINE)["attribute"] is None
+            assert browser.execute_script("return window.nnbook.digits.selection()") is None
         canvas = browser.find_elements(By.CSS_SELECTOR, f"[data-nnbook-digits] {maps} canvas")[channel]
         layer = int(canvas.get_attribute("data-layer"))
         _click_cell(browser, canvas, row, col)

@@ -347,8 +347,9 @@
     const convs = [];  // the output index of each convolution's ReLU (the maps shown), in order
     net.forEach((layer, i) => { if (layer.type === "conv" && net[i + 1] && net[i + 1].type === "relu") convs.push(i + 1); });
     const mapsFigure = element("figure", { class: "maps-figure" }, root);
-    const rfInfo = element("div", { class: "rf-info", text: "Click a cell of a feature map to outline, on the " +
-                                    "28 × 28 input, the pixels it sees: its receptive field." }, mapsFigure);
+    const PROMPT = "Click a cell of a feature map to outline, on the 28 × 28 input, the pixels it sees: " +
+      "its receptive field.";
+    const rfInfo = element("div", { class: "rf-info", text: PROMPT }, mapsFigure);
     const maps = element("div", { class: "maps" }, mapsFigure);
     element("figcaption", { text: "The first layer's feature maps: what each of its filters finds (after ReLU)" },
             mapsFigure);
@@ -406,6 +407,7 @@
         rfBox.style.display = "none";
         cellBox.remove();
         delete root.dataset.receptiveField;
+        rfInfo.textContent = PROMPT;
         return;
       }
       const box = receptiveField(cell.layer, cell.row, cell.col), scale = input.clientWidth / input.width;
