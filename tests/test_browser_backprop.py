@@ -1,8 +1,9 @@
-"""The 2-2-2 network on sliders (the Part 1 training page), checked in Chromium against ``nnbook.backprop``.
+"""The 2-2-2 network on sliders (the Part 1 pages), checked in Chromium against ``nnbook.backprop``.
 
 The page API ``window.nnbook.backprop.run`` against :func:`nnbook.backprop.network.train` for random weights
-and learning rates, and the controls moved with real keyboard input: the numbers on screen
-become the package's numbers for the weights the sliders then hold. Run after ``make book``.
+and learning rates, and the controls moved with real keyboard and mouse input, on the training page
+and on the forward-pass page: the numbers on screen become the package's numbers for the weights the
+sliders then hold. Run after ``make book``.
 """
 
 from __future__ import annotations
@@ -170,3 +171,82 @@ def test_each_slip_breaks_the_gradients_it_should_and_the_check_says_so(server: 
     assert screen["checks"] == [not b for b in broken], "the finite-difference check flags exactly the broken ones"
     box.click()
     assert all(browser.execute_script(SCREEN)["checks"])
+
+
+FORWARD_PAGE = "book/part1/network.html"
+FORWARD_READY = READY.replace(".E-start", ".forward-values .value")
+FORWARD_SCREEN = """
+const root = document.querySelector('[data-nnbook-backprop="forward"]');
+return {
+  weights: [...root.querySelectorAll('input.weight')].map(i => parseFloat(i.value)),
+  shown: [...root.querySelectorAll('.weight-value')].map(s => s.textContent),
+  values: [...root.querySelectorAll('.forward-values tr')].map(
+    r => [r.dataset.quantity, r.querySelector('.value').textContent]),
+  actual: root.querySelector('.nudge-actual').textContent, ratio: root.querySelector('.nudge-ratio').textContent,
+  predicted: root.querySelector('.nudge-predicted').textContent,
+  activations: [...root.querySelectorAll('text.activation')].map(t => t.textContent),
+  edges: [...root.querySelectorAll('line.edge')].map(l => [l.getAttribute('stroke'),
+                                                          parseFloat(l.getAttribute('stroke-width'))]),
+  controls: [...root.querySelectorAll('input, select')].map(i => i.className),
+};
+"""
+
+
+def _forward_screen_is_the_packages(screen: dict, w: list[float], nudged: int, eps: float) -> None:
+    """Every number the forward-pass widget shows, against ``nnbook.backprop.network`` at weights ``w``."""
+    fw = network.forward(_at(w)).as_dict()
+    shown = dict(screen["values"])
+    assert [name for name, _ in screen["values"]] == list(fw), "the package's forward quantities, in order"
+    assert all(_close(float(shown[name]), value) for name, value in fw.items()), (shown, fw)
+    assert screen["shown"] == [f"{v:.2f}" for v in w]
+    assert screen["activations"] == [f"{fw[name]:.4f}" for name in ("a_h1", "a_h2", "a_o1", "a_o2")]
+    colours = ["#c44e52" if v > 0 else "#4c72b0" for v in w]
+    widths = 1 + 7 * np.abs(w) / np.abs(w).max()
+    assert [c for c, _ in screen["edges"]] == colours
+    assert np.abs(np.array([x for _, x in screen["edges"]]) - widths).max() < 1e-3
+    moved = list(w)
+    moved[nudged] += eps
+    actual = network.forward(_at(moved)).E_total - fw["E_total"]
+    assert _close(_number(screen["actual"]), actual)
+    assert _close(_number(screen["ratio"]), actual / eps)
+    assert _close(_number(screen["predicted"]), network.gradients(_at(w)).dw[nudged] * eps)
+
+
+def test_the_forward_page_recomputes_the_forward_pass_as_the_sliders_move(server: str, browser) -> None:
+    """On the first chapter: eight weight sliders (no eta, steps or slips yet), moved by keyboard and
+    by dragging with the mouse; the forward pass, the diagram and the nudge follow the package."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import Select
+
+    browser.get(urljoin(server, FORWARD_PAGE))
+    assert browser.execute_async_script(FORWARD_READY) == "ok"
+    root = '[data-nnbook-backprop="forward"]'
+    screen = browser.execute_script(FORWARD_SCREEN)
+    assert screen["weights"] == list(CLASSIC.weights)
+    assert screen["controls"] == ["weight"] * 8 + ["nudge-weight", "nudge-epsilon"], "only the chapter's controls"
+    _forward_screen_is_the_packages(screen, screen["weights"], 0, 0.01)
+
+    sliders = browser.find_elements(By.CSS_SELECTOR, f"{root} input.weight")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", sliders[6])
+    sliders[6].send_keys(Keys.ARROW_LEFT * 25)  # w7 down 0.25 by keyboard
+    # w3 dragged with the mouse from its thumb to past the left end of the track: -3
+    width = sliders[2].size["width"]
+    thumb = (CLASSIC.weights[2] + 3) / 6 * width - width / 2
+    ActionChains(browser, duration=20).move_to_element_with_offset(sliders[2], int(thumb), 0).click_and_hold() \
+        .move_by_offset(-int(thumb + width / 2) - 20, 0).release().perform()
+    Select(browser.find_element(By.CSS_SELECTOR, f"{root} select.nudge-weight")).select_by_index(7)
+    epsilon = browser.find_element(By.CSS_SELECTOR, f"{root} input.nudge-epsilon")
+    epsilon.clear()
+    epsilon.send_keys("0.0001")
+    time.sleep(0.2)
+
+    screen = browser.execute_script(FORWARD_SCREEN)
+    w = screen["weights"]
+    want = list(CLASSIC.weights)
+    want[6], want[2] = 0.25, -3.0
+    assert w == pytest.approx(want), w
+    assert network.forward(_at(w)).E_total != network.forward().E_total
+    _forward_screen_is_the_packages(screen, w, 7, 0.0001)
+    assert not [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]

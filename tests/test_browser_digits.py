@@ -3,9 +3,11 @@
 The in-page network (digits.js with the weights the build exported) against the PyTorch
 checkpoint on a thousand test images; a stroke drawn with real pointer events through the
 canvas, preprocessed by the page and by ``nnbook.mnist.drawing.to_mnist``; the prediction and
-probabilities on screen; no console errors; nothing requested beyond the local server; and the
-page opened from the disk with the network switched off. Run after ``make book``. The measured
-figures (agreement, time per prediction, page weight) go to ``_build/digits-figures.json``.
+probabilities on screen; the receptive field of a feature-map cell, through the page API and by a
+click, against the input pixels the cell depends on in PyTorch; no console errors; nothing requested
+beyond the local server; and the page opened from the disk with the network switched off. Run after
+``make book``. The measured figures (agreement, time per prediction, page weight) go to
+``_build/digits-figures.json``.
 """
 
 from __future__ import annotations
@@ -231,6 +233,122 @@ def test_a_finger_draws_too(server: str, browser, reference) -> None:
     grey = np.array(pad["red"], dtype=np.float64).reshape(pad["height"], pad["width"]) / 255
     best = int(_torch_scores(model, to_mnist(grey).reshape(784))[0].argmax())
     assert answer.startswith(f"The network reads: {best} ") and best == 1, answer
+    assert not _severe(browser)
+
+
+@pytest.fixture(scope="module")
+def folded_layers(reference) -> list:
+    """The folded checkpoint's layers (float64), one for each layer of the page's list."""
+    from torch import nn
+
+    from nnbook.mnist import fold
+
+    model, _ = reference
+    return [m for m in fold.fold_model(model).double() if not isinstance(m, nn.Flatten)]
+
+
+def _depends_on(layers: list, index: int, row: int, col: int) -> tuple[int, int, int, int]:
+    """PyTorch's receptive field of a cell of layer ``index``'s output: the input pixels where the
+    gradient of that cell (all its channels) is non-zero for some of 32 random inputs, which must
+    fill a rectangle; returned as (top, left, bottom, right)."""
+    x = torch.rand(32, 1, 28, 28, dtype=torch.float64, generator=torch.Generator().manual_seed(index),
+                   requires_grad=True)
+    torch.nn.Sequential(*layers[:index + 1])(x)[:, :, row, col].sum().backward()  # (N, C, H, W): no Flatten
+    seen = (x.grad[:, 0] != 0).any(0).numpy()
+    rows, cols = np.nonzero(seen)
+    box = (int(rows.min()), int(cols.min()), int(rows.max()), int(cols.max()))
+    assert seen.sum() == (box[2] - box[0] + 1) * (box[3] - box[1] + 1), "the pixels a cell sees form a square"
+    return box
+
+
+def _window(page: dict) -> tuple[int, int, int, int]:
+    return page["top"], page["left"], page["bottom"], page["right"]
+
+
+def test_receptive_fields_equal_pytorchs_dependencies(server: str, browser, reference, folded_layers) -> None:
+    """For cells of every layer, the page's receptive field (computed from the exported kernel sizes,
+    strides and paddings) is exactly the set of input pixels the cell depends on in PyTorch."""
+    from nnbook.mnist.models import receptive_field_table
+
+    _open(browser, urljoin(server, PAGE))
+    geometry = browser.execute_script("return window.nnbook.digits.geometry()")
+    assert len(geometry) == len(folded_layers)
+    spatial = [(g["size"], g["rf"], g["jump"]) for g in geometry if g["type"] != "relu"]
+    assert spatial == [(r.size, r.rf, r.jump) for r in receptive_field_table(reference[0])[1:]]
+    compared = 0
+    for index, g in enumerate(geometry):
+        n = g["size"]
+        for row, col in {(0, 0), (n - 1, n - 1), (min(1, n - 1), n - 1), (n // 2, 0)}:
+            page = browser.execute_script("return window.nnbook.digits.receptiveField(...arguments)", index, row, col)
+            assert _window(page) == _depends_on(folded_layers, index, row, col), (index, g["type"], row, col)
+            compared += 1
+    FIGURES["receptive_fields_compared"] = compared
+    for args, message in (((len(geometry), 0, 0), "is not one of"), ((14, 4, 0), "outside layer 14")):
+        error = browser.execute_script(
+            "try { window.nnbook.digits.receptiveField(...arguments); } catch (e) { return e.message; }", *args)
+        assert error and message in error, error
+    assert not _severe(browser)
+
+
+def _click_cell(driver, canvas, row: int, col: int) -> None:
+    """A real mouse click in the middle of a cell of a feature map (offsets from the element's centre)."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", canvas)
+    box = driver.execute_script("const r = arguments[0].getBoundingClientRect(); return [r.width, r.height];", canvas)
+    cells = int(canvas.get_attribute("width"))
+    ActionChains(driver).move_to_element_with_offset(
+        canvas, int((col + 0.5) * box[0] / cells - box[0] / 2), int((row + 0.5) * box[1] / cells - box[1] / 2)
+    ).click().perform()
+
+
+OUTLINE = """
+const root = document.querySelector('[data-nnbook-digits]');
+const canvas = root.querySelector('canvas.input'), box = root.querySelector('.rf-box').getBoundingClientRect();
+const border = canvas.getBoundingClientRect();  // the 28x28 image is drawn inside the canvas's border
+const input = {top: border.top + canvas.clientTop, left: border.left + canvas.clientLeft, width: canvas.clientWidth};
+const cell = root.querySelector('.cell-box');
+return {attribute: root.dataset.receptiveField, selection: window.nnbook.digits.selection(),
+        info: root.querySelector('.rf-info').textContent,
+        box: [box.top - input.top, box.left - input.left, box.bottom - input.top, box.right - input.left],
+        scale: input.width / 28, cellIn: cell && cell.parentNode.querySelector('canvas') };
+"""
+
+
+def test_clicking_a_map_cell_outlines_its_receptive_field(server: str, browser, folded_layers) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    _open(browser, urljoin(server, PAGE))
+    assert browser.execute_script("return window.nnbook.digits.selection()") is None
+    _draw_seven(browser)
+    _answer(browser)
+    clicks = []
+    # the deeper layer shown at first (the deepest), then the first listed; then the first layer's maps
+    for choose, maps, channel, row, col in ((None, ".deep-maps", 5, 2, 1), (0, ".deep-maps", 3, 20, 7),
+                                            (None, ".maps", 7, 25, 0)):
+        if choose is not None:
+            Select(browser.find_element(By.CSS_SELECTOR, "select.deep-layer")).select_by_index(choose)
+            # the outline of a cell of the maps replaced is gone
+            assert browser.execute_script(OUTLINE)["attribute"] is None
+            assert browser.execute_script("return window.nnbook.digits.selection()") is None
+        canvas = browser.find_elements(By.CSS_SELECTOR, f"[data-nnbook-digits] {maps} canvas")[channel]
+        layer = int(canvas.get_attribute("data-layer"))
+        _click_cell(browser, canvas, row, col)
+        shown = browser.execute_script(OUTLINE)
+        want = _depends_on(folded_layers, layer, row, col)
+        assert shown["selection"] == dict(zip(("top", "left", "bottom", "right"), want),
+                                          layer=layer, channel=channel, row=row, col=col), shown["selection"]
+        assert shown["attribute"] == ",".join(map(str, want))
+        # the outline on the 28x28 input covers exactly those pixels, and the clicked cell is marked on its map
+        s = shown["scale"]
+        outline = [want[0] * s, want[1] * s, (want[2] + 1) * s, (want[3] + 1) * s]
+        assert np.abs(np.array(shown["box"]) - outline).max() < 0.6, (shown["box"], outline)
+        assert shown["cellIn"] == canvas
+        assert f"rows {want[0]}–{want[2]}, columns {want[1]}–{want[3]}" in shown["info"]
+        clicks.append((layer, row, col, want))
+    assert len({c[0] for c in clicks}) == 3, "three different layers clicked"
+    FIGURES["clicked_receptive_fields"] = clicks
     assert not _severe(browser)
 
 

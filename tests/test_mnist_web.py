@@ -68,3 +68,23 @@ def test_bad_paths_and_foreign_files_are_refused(model, tmp_path) -> None:
     (tmp_path / "other.js").write_text("console.log(1);\n")
     with pytest.raises(UsageError, match="not written by export_weights"):
         web.read_weights(tmp_path / "other.js")
+
+
+def test_the_exported_geometry_gives_the_models_receptive_fields(model, tmp_path) -> None:
+    """Kernel sizes, strides and paddings in the file (what the page walks to find a cell's receptive
+    field) give, layer by layer, the receptive field and jump of ``models.receptive_field_table``."""
+    from nnbook.mnist.models import receptive_field_table
+
+    layers, _ = web.read_weights(web.export_weights(model, tmp_path / "w.js"))
+    size, rf, jump, walked = 28, 1, 1, []
+    for layer in layers:
+        if layer["type"] in ("conv", "maxpool"):
+            k, s, p = layer["size"], layer["stride"], layer["padding"]
+        elif layer["type"] == "avgpool":  # global: one window the size of the map
+            k, s, p = size, size, 0
+        else:
+            continue
+        size, rf, jump = (size + 2 * p - k) // s + 1, rf + (k - 1) * jump, jump * s
+        walked.append((size, rf, jump))
+    table = [(row.size, row.rf, row.jump) for row in receptive_field_table(model)[1:]]
+    assert walked == table and walked[-1][1] == 28  # the scores see the whole image

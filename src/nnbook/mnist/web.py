@@ -46,14 +46,15 @@ def _layer_specs(folded: nn.Sequential) -> tuple[list[dict[str, object]], list[n
             k = layer.kernel_size[0]
             if layer.kernel_size != (k, k) or layer.stride != (1, 1) or layer.padding != (0, 0):
                 raise UsageError(f"the page's forward pass runs square, stride-1, unpadded convolutions, not {layer}")
-            specs.append({"type": "conv", "in": layer.in_channels, "out": layer.out_channels, "size": k})
+            specs.append({"type": "conv", "in": layer.in_channels, "out": layer.out_channels, "size": k,
+                          "stride": 1, "padding": 0})
             arrays += [layer.weight.detach().numpy(), layer.bias.detach().numpy()]
         elif isinstance(layer, nn.ReLU):
             specs.append({"type": "relu"})
         elif isinstance(layer, nn.MaxPool2d):
             if (layer.kernel_size, layer.stride, layer.padding) not in ((2, 2, 0), ((2, 2), (2, 2), (0, 0))):
                 raise UsageError(f"the page's forward pass runs 2x2 max pooling with stride 2, not {layer}")
-            specs.append({"type": "maxpool", "size": 2})
+            specs.append({"type": "maxpool", "size": 2, "stride": 2, "padding": 0})
         elif isinstance(layer, nn.AdaptiveAvgPool2d):
             if layer.output_size not in (1, (1, 1)):
                 raise UsageError(f"the page's forward pass runs global average pooling only, not {layer}")
@@ -67,9 +68,10 @@ def export_weights(model: nn.Module, path: str | Path) -> Path:
     """Fold ``model`` and write its layers and float32 weights as a script for ``digits.js``.
 
     The file sets ``window.nnbook.digitsNetwork = {layers, float32}``: ``layers`` lists the
-    operations in order (``conv`` with ``in``, ``out``, ``size``; ``relu``; ``maxpool``;
-    ``avgpool``), ``float32`` is the base64 of every convolution's weights (out, in, size, size)
-    then bias, little-endian, in layer order.
+    operations in order (``conv`` with ``in``, ``out``, ``size``, ``stride``, ``padding``; ``relu``;
+    ``maxpool`` with ``size``, ``stride``, ``padding``; ``avgpool``, global), ``float32`` is the
+    base64 of every convolution's weights (out, in, size, size) then bias, little-endian, in layer
+    order. The page computes each cell's receptive field from the kernel sizes, strides and paddings.
     """
     path = Path(path)
     if path.suffix != ".js":

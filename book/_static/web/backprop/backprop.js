@@ -3,7 +3,9 @@
  * The same formulas as nnbook.backprop.network (no biases, sigmoid units, E_total = sum of (t - a)^2 / 2, every
  * weight updated at once by w <- w - eta dE/dw), in plain JavaScript; the browser tests check
  * the page's numbers against the package to 1e-9. It builds its controls into every element with a
- * data-nnbook-backprop attribute.
+ * data-nnbook-backprop attribute: the training chapter's (gradients, eta, steps, slips) when the
+ * attribute is empty or "train", the forward-pass chapter's (the weights, every quantity of the forward
+ * pass, a nudge) when it is "forward".
  *
  * Page API: window.nnbook.backprop.run({weights, eta, steps, inputs, targets}) returns
  * {loss: [E_total at steps 0..steps], weights: [the 8 weights after the last step],
@@ -31,8 +33,9 @@
     const a_h1 = sigmoid(h1), a_h2 = sigmoid(h2);
     const o1 = w[4] * a_h1 + w[5] * a_h2, o2 = w[6] * a_h1 + w[7] * a_h2;
     const a_o1 = sigmoid(o1), a_o2 = sigmoid(o2);
-    const E_total = (t1 - a_o1) ** 2 / 2 + (t2 - a_o2) ** 2 / 2;
-    return { h1: h1, a_h1: a_h1, h2: h2, a_h2: a_h2, o1: o1, a_o1: a_o1, o2: o2, a_o2: a_o2, E_total: E_total };
+    const E1 = (t1 - a_o1) ** 2 / 2, E2 = (t2 - a_o2) ** 2 / 2, E_total = E1 + E2;
+    return { h1: h1, a_h1: a_h1, h2: h2, a_h2: a_h2, o1: o1, a_o1: a_o1, o2: o2, a_o2: a_o2, E1: E1, E2: E2,
+             E_total: E_total };
   }
 
   // The common slips of the derivation chapter, which the "break it" boxes switch on.
@@ -118,6 +121,11 @@
 .nnbook-backprop .block { margin-top: 0.8rem; }
 .nnbook-backprop canvas { border: 1px solid #888; max-width: 100%; }
 .nnbook-backprop select, .nnbook-backprop input[type=number] { width: 6rem; }
+.nnbook-backprop .grid.forward { grid-template-columns: 3rem 1fr 3.5rem; max-width: 30rem; }
+.nnbook-backprop table.forward-values td { padding: 0.05rem 0.8rem 0.05rem 0; }
+.nnbook-backprop table.forward-values { margin-left: 0; margin-right: 0; }
+.nnbook-backprop table.forward-values tr[data-quantity=E_total] { font-weight: bold; }
+.nnbook-backprop .note { opacity: 0.75; }
 `;
 
   function element(tag, attributes, parent) {
@@ -131,11 +139,13 @@
 
   const fmt = (x) => x.toPrecision(10);
 
-  function slider(grid, label, min, max, step, value, cls) {
+  // A labelled range input and the cells of its grid row: its value, then (unless `short`) two more.
+  function slider(grid, label, min, max, step, value, cls, short) {
     element("label", { text: label }, grid);
     const input = element("input", { type: "range", min: min, max: max, step: step, value: value, class: cls,
                                      "aria-label": label }, grid);
     const shown = element("span", { class: cls + "-value" }, grid);
+    if (short) return { input: input, shown: shown };
     const extra = element("span", { class: cls + "-extra" }, grid);
     const check = element("span", { class: cls + "-check" }, grid);
     return { input: input, shown: shown, extra: extra, check: check };
@@ -172,19 +182,17 @@
     return svg;
   }
 
-  function colourDiagram(svg, grads) {
-    const top = Math.max.apply(null, grads.map(Math.abs)) || 1;
+  // Edges coloured by the sign of `values` (red: positive, blue: negative), widths by their size.
+  function colourDiagram(svg, values) {
+    const top = Math.max.apply(null, values.map(Math.abs)) || 1;
     svg.querySelectorAll("line.edge").forEach((line, k) => {
-      line.setAttribute("stroke", grads[k] > 0 ? "#c44e52" : "#4c72b0");
-      line.setAttribute("stroke-width", (1 + 7 * Math.abs(grads[k]) / top).toFixed(3));
+      line.setAttribute("stroke", values[k] > 0 ? "#c44e52" : "#4c72b0");
+      line.setAttribute("stroke-width", (1 + 7 * Math.abs(values[k]) / top).toFixed(3));
     });
   }
 
+  // The training chapter's controls.
   function mount(root) {
-    if (!document.getElementById("nnbook-backprop-style")) {
-      element("style", { id: "nnbook-backprop-style", text: STYLE }, document.head);
-    }
-    root.classList.add("nnbook-backprop");
     const grid = element("div", { class: "grid" }, root);
     ["", "", "value", "dE_total/dw", "finite-difference check"].forEach((t) => element("span", { class: "head", text: t }, grid));
     const weights = CLASSIC.weights.map((w, k) => slider(grid, "w" + (k + 1), -3, 3, 0.01, w, "weight"));
@@ -289,11 +297,94 @@
     update();
   }
 
+  // The forward-pass chapter's controls: the eight weights, every quantity of the forward pass
+  // recomputed as they move, the network drawn with its weights and activations, and a nudge. Nothing
+  // of the later chapters but the gradient's prediction in the nudge, marked as such.
+  function mountForward(root) {
+    const grid = element("div", { class: "grid forward" }, root);
+    ["", "", "value"].forEach((t) => element("span", { class: "head", text: t }, grid));
+    const weights = CLASSIC.weights.map((w, k) => slider(grid, "w" + (k + 1), -3, 3, 0.01, w, "weight", true));
+
+    const diagram = element("div", { class: "block" }, root);
+    const svg = drawDiagram(diagram);
+    svg.setAttribute("height", 200);  // room for the activations under the bottom neurons
+    svg.setAttribute("viewBox", "0 0 440 200");
+    const activations = {};
+    for (const name of ["h1", "h2", "o1", "o2"]) {
+      const [x, y] = place(name);
+      activations[name] = svgElement("text", { x: x, y: y + 34, "text-anchor": "middle", class: "activation" }, svg);
+    }
+    element("div", { text: "Each edge coloured by the sign of its weight (red: positive, blue: negative), its " +
+                           "width by the weight's size; under each neuron its activation" }, diagram);
+
+    const table = element("table", { class: "block forward-values" }, root);
+    const cells = {};
+    for (const name of Object.keys(forward(CLASSIC.weights, CLASSIC.inputs, CLASSIC.targets))) {
+      const row = element("tr", { "data-quantity": name }, table);
+      element("td", { text: name }, row);
+      cells[name] = element("td", { class: "value" }, row);
+    }
+
+    const nudge = element("div", { class: "block nudge" }, root);
+    element("label", { text: "Nudge " }, nudge);
+    const which = element("select", { class: "nudge-weight", "aria-label": "weight to nudge" }, nudge);
+    CLASSIC.weights.forEach((_, k) => element("option", { value: k, text: "w" + (k + 1) }, which));
+    element("label", { text: " by ε = " }, nudge);
+    const epsilon = element("input", { type: "number", value: 0.01, step: 0.001, class: "nudge-epsilon",
+                                       "aria-label": "epsilon" }, nudge);
+    const nudged = element("div", { class: "nudge-result" }, nudge);
+
+    function update() {
+      const w = weights.map((s) => parseFloat(s.input.value));
+      const f = forward(w, CLASSIC.inputs, CLASSIC.targets);
+      weights.forEach((s, k) => { s.shown.textContent = w[k].toFixed(2); });
+      for (const [name, cell] of Object.entries(cells)) cell.textContent = fmt(f[name]);
+      colourDiagram(svg, w);
+      for (const [name, text] of Object.entries(activations)) text.textContent = f["a_" + name].toFixed(4);
+
+      const j = parseInt(which.value, 10), eps = parseFloat(epsilon.value);
+      nudged.innerHTML = "";
+      if (!(Number.isFinite(eps) && eps !== 0)) {
+        element("div", { class: "note", text: "ε must be a number other than 0" }, nudged);
+        return;
+      }
+      const moved = w.slice();
+      moved[j] += eps;
+      const actual = forward(moved, CLASSIC.inputs, CLASSIC.targets).E_total - f.E_total;
+      const slope = gradients(w, CLASSIC.inputs, CLASSIC.targets)[j];
+      element("div", { class: "nudge-actual", text: "actual change of E_total: " + fmt(actual) }, nudged);
+      element("div", { class: "nudge-ratio", text: "change per unit of w" + (j + 1) + ", ΔE_total / ε: " +
+                                                   fmt(actual / eps) }, nudged);
+      element("div", { class: "nudge-predicted", text: "predicted, ∂E_total/∂w" + (j + 1) + " × ε: " +
+                                                       fmt(slope * eps) }, nudged);
+      element("div", { class: "note", text: "The prediction uses the derivative ∂E_total/∂w" + (j + 1) +
+                       ", which the next chapter derives; the smaller ε, the closer the two." }, nudged);
+    }
+
+    root.addEventListener("input", update);
+    root.addEventListener("change", update);
+    update();
+  }
+
+  const MODES = { "": mount, train: mount, forward: mountForward };
+
   window.nnbook = window.nnbook || {};
   window.nnbook.backprop = { run: run, forward: forward, gradients: gradients, SLIPS: SLIPS };
 
   function mountAll() {
-    document.querySelectorAll("[data-nnbook-backprop]").forEach(mount);
+    document.querySelectorAll("[data-nnbook-backprop]").forEach((root) => {
+      const mode = root.dataset.nnbookBackprop;
+      if (!Object.prototype.hasOwnProperty.call(MODES, mode)) {
+        root.textContent = "The controls could not start: data-nnbook-backprop is \"" + mode + "\", not one of " +
+          Object.keys(MODES).filter(Boolean).join(", ") + " (or empty)";
+        throw new Error("backprop.js: unknown data-nnbook-backprop mode " + JSON.stringify(mode));
+      }
+      if (!document.getElementById("nnbook-backprop-style")) {
+        element("style", { id: "nnbook-backprop-style", text: STYLE }, document.head);
+      }
+      root.classList.add("nnbook-backprop");
+      MODES[mode](root);
+    });
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", mountAll);
   else mountAll();

@@ -8,7 +8,11 @@
  *
  * Page API: window.nnbook.digits.predict(pixels) takes 784 numbers in [0, 1] (row-major 28x28,
  * white digit on black) and returns the 10 scores (logits); window.nnbook.digits.preprocess(canvas)
- * returns the 784 numbers a drawing on a canvas becomes.
+ * returns the 784 numbers a drawing on a canvas becomes; receptiveField(layer, row, col) returns the
+ * input pixels {top, left, bottom, right} (inclusive) that cell of the output of layer `layer` (an index
+ * into layers()) sees, computed from the exported kernel sizes, strides and paddings; selection()
+ * returns the map cell last clicked on the page, {layer, channel, row, col, top, left, bottom, right},
+ * or null.
  */
 (function () {
   "use strict";
@@ -137,6 +141,47 @@
     return e.map((v) => v / total);
   }
 
+  // ---- Receptive fields: which input pixels a cell of each layer's output sees ----
+
+  // Walk the layers as nnbook.mnist.models.receptive_field_table does: a layer with kernel k, stride s
+  // and padding p maps a size-n input to (n + 2p - k) / s + 1 cells, widens the window by (k - 1) jumps
+  // and multiplies the jump (the input distance between neighbouring cells) by s; `first` is where
+  // cell 0's window starts (padding moves it before the image). Global pooling is one window of the map.
+  function geometry() {
+    let size = 28, rf = 1, jump = 1, first = 0;
+    return layers().map((layer) => {
+      let k = 1, s = 1, p = 0;
+      if (layer.type === "conv" || layer.type === "maxpool") {
+        k = layer.size; s = layer.stride; p = layer.padding;
+        if (![k, s, p].every(Number.isInteger)) throw new Error("digits.js: a " + layer.type + " without its geometry");
+      } else if (layer.type === "avgpool") {
+        k = s = size;
+      }
+      first -= p * jump;
+      size = Math.floor((size + 2 * p - k) / s) + 1;
+      rf += (k - 1) * jump;
+      jump *= s;
+      return { type: layer.type, size: size, rf: rf, jump: jump, first: first };
+    });
+  }
+
+  function receptiveField(index, row, col) {
+    const all = geometry();
+    if (!(Number.isInteger(index) && index >= 0 && index < all.length)) {
+      throw new RangeError("receptiveField: layer " + index + " is not one of 0.." + (all.length - 1));
+    }
+    const g = all[index];
+    for (const [name, value] of [["row", row], ["col", col]]) {
+      if (!(Number.isInteger(value) && value >= 0 && value < g.size)) {
+        throw new RangeError("receptiveField: " + name + " " + value + " is outside layer " + index +
+                             "'s " + g.size + " x " + g.size + " output");
+      }
+    }
+    const clip = (v) => Math.min(Math.max(v, 0), 27);
+    const top = g.first + row * g.jump, left = g.first + col * g.jump;
+    return { top: clip(top), left: clip(left), bottom: clip(top + g.rf - 1), right: clip(left + g.rf - 1) };
+  }
+
   // ---- A drawing made MNIST-like (the same steps as nnbook.mnist.drawing.to_mnist) ----
 
   const BOX = 20, FRAME = 28, CENTRE = 14;
@@ -236,8 +281,15 @@
 .nnbook-digits .bar-row.top { font-weight: bold; }
 .nnbook-digits .prob { width: 4.5rem; text-align: right; white-space: nowrap; }
 .nnbook-digits .answer { font-size: 1.15rem; margin-bottom: 0.4rem; }
-.nnbook-digits .maps { display: flex; flex-wrap: wrap; gap: 0.3rem; }
+.nnbook-digits .maps, .nnbook-digits .deep-maps { display: flex; flex-wrap: wrap; gap: 0.3rem; }
 .nnbook-digits .maps-figure { flex-basis: 100%; }
+.nnbook-digits .map { position: relative; display: inline-block; }
+.nnbook-digits .map canvas { cursor: pointer; }
+.nnbook-digits .input-view { position: relative; width: fit-content; }
+.nnbook-digits .rf-box, .nnbook-digits .cell-box { position: absolute; box-sizing: border-box; pointer-events: none;
+  border: 2px solid #dd8452; }
+.nnbook-digits .rf-box { display: none; }
+.nnbook-digits .rf-info { min-height: 1.3rem; margin-bottom: 0.3rem; }
 `;
 
   function element(tag, attributes, parent) {
@@ -271,8 +323,10 @@
     element("figcaption", { text: "Draw one digit, large, with the mouse or a finger." }, padFigure);
 
     const inputFigure = element("figure", { class: "input-figure" }, root);
-    const input = element("canvas", { class: "pixelated input", width: 28, height: 28 }, inputFigure);
+    const inputView = element("div", { class: "input-view" }, inputFigure);
+    const input = element("canvas", { class: "pixelated input", width: 28, height: 28 }, inputView);
     input.style.width = input.style.height = "112px";
+    const rfBox = element("div", { class: "rf-box" }, inputView);
     element("figcaption", { text: "What the network sees (28 × 28)" }, inputFigure);
 
     const barsFigure = element("figure", { class: "bars" }, root);
@@ -287,11 +341,106 @@
     const timing = element("figcaption", { class: "timing", text: "The ten probabilities (softmax of the scores)" },
                            barsFigure);
 
+    // The feature maps: the first convolution's always, a deeper one chosen in a list; a click on a
+    // cell outlines its receptive field on the input. Map canvases carry their layer and channel.
+    const shapes = geometry(), net = layers();
+    const convs = [];  // the output index of each convolution's ReLU (the maps shown), in order
+    net.forEach((layer, i) => { if (layer.type === "conv" && net[i + 1] && net[i + 1].type === "relu") convs.push(i + 1); });
     const mapsFigure = element("figure", { class: "maps-figure" }, root);
+    const PROMPT = "Click a cell of a feature map to outline, on the 28 × 28 input, the pixels it sees: " +
+      "its receptive field.";
+    const rfInfo = element("div", { class: "rf-info", text: PROMPT }, mapsFigure);
     const maps = element("div", { class: "maps" }, mapsFigure);
     element("figcaption", { text: "The first layer's feature maps: what each of its filters finds (after ReLU)" },
             mapsFigure);
-    let mapCanvases = [];
+    const deepFigure = element("figure", { class: "maps-figure deep-figure" }, root);
+    const deepLabel = element("label", { text: "A deeper layer: " }, deepFigure);
+    const deepChoice = element("select", { class: "deep-layer", "aria-label": "deeper layer shown" }, deepLabel);
+    convs.slice(1).forEach((index) => {
+      const g = shapes[index], number = convs.indexOf(index) + 1;
+      element("option", { value: index, text: "convolution " + number + ": " + net[index - 1].out + " maps of " +
+                          g.size + " × " + g.size + ", each cell sees " + g.rf + " × " + g.rf + " pixels" }, deepChoice);
+    });
+    deepChoice.value = String(convs[convs.length - 1]);  // the deepest: the widest receptive fields
+    const deepMaps = element("div", { class: "deep-maps" }, deepFigure);
+    element("figcaption", { text: "Its feature maps (after ReLU), each cell a larger square of the input" },
+            deepFigure);
+    const cellBox = element("div", { class: "cell-box" });
+    let outputs = null;  // every layer's output for the current drawing (null: nothing drawn)
+    let selected = null;  // the map cell last clicked
+
+    function mapCanvases(parent, index, scale) {
+      parent.textContent = "";
+      const g = shapes[index], canvases = [];
+      for (let ch = 0; ch < net[index - 1].out; ch++) {
+        const holder = element("span", { class: "map" }, parent);
+        const c = element("canvas", { class: "pixelated", width: g.size, height: g.size, "data-layer": index,
+                                      "data-channel": ch }, holder);
+        c.style.width = c.style.height = scale * g.size + "px";
+        canvases.push(c);
+      }
+      return canvases;
+    }
+    const firstMaps = mapCanvases(maps, convs[0], 3);
+    let deepCanvases = [];
+    function showDeep() {
+      const index = parseInt(deepChoice.value, 10);
+      deepCanvases = mapCanvases(deepMaps, index, Math.max(3, Math.round(72 / shapes[index].size)));
+      if (selected && selected.layer !== convs[0]) select(null);
+      paintMaps();
+    }
+    function paintMaps() {
+      for (const canvases of [firstMaps, deepCanvases]) {
+        canvases.forEach((c) => {
+          const n = c.width * c.height, ch = parseInt(c.dataset.channel, 10);
+          const values = outputs ? outputs[parseInt(c.dataset.layer, 10)].data.subarray(ch * n, (ch + 1) * n)
+            : new Float64Array(n);
+          paint(c, values, Math.max.apply(null, values));
+        });
+      }
+    }
+
+    // Outline a cell's receptive field on the input and the cell on its map; null clears both.
+    function select(cell) {
+      selected = cell;
+      if (cell === null) {
+        rfBox.style.display = "none";
+        cellBox.remove();
+        delete root.dataset.receptiveField;
+        rfInfo.textContent = PROMPT;
+        return;
+      }
+      const box = receptiveField(cell.layer, cell.row, cell.col), scale = input.clientWidth / input.width;
+      Object.assign(selected, box);
+      const x0 = input.offsetLeft + input.clientLeft, y0 = input.offsetTop + input.clientTop;  // inside the border
+      Object.assign(rfBox.style, { display: "block", left: x0 + scale * box.left + "px", top: y0 + scale * box.top + "px",
+                                   width: scale * (box.right - box.left + 1) + "px",
+                                   height: scale * (box.bottom - box.top + 1) + "px" });
+      const c = cell.canvas, cellPx = c.clientWidth / c.width;
+      Object.assign(cellBox.style, { left: c.offsetLeft + c.clientLeft + cellPx * cell.col + "px",
+                                     top: c.offsetTop + c.clientTop + cellPx * cell.row + "px",
+                                     width: cellPx + "px", height: cellPx + "px" });
+      cell.canvas.parentNode.appendChild(cellBox);
+      delete selected.canvas;
+      root.dataset.receptiveField = [box.top, box.left, box.bottom, box.right].join(",");
+      const name = "convolution " + (convs.indexOf(cell.layer) + 1);
+      rfInfo.textContent = "Cell (row " + cell.row + ", column " + cell.col + ") of " + name + "'s map " +
+        (cell.channel + 1) + " sees input rows " + box.top + "–" + box.bottom + ", columns " + box.left + "–" +
+        box.right + ": " + (box.bottom - box.top + 1) + " × " + (box.right - box.left + 1) + " pixels.";
+    }
+    function clicked(event) {
+      const c = event.target;
+      if (c.tagName !== "CANVAS" || c.dataset.layer === undefined) return;
+      const rect = c.getBoundingClientRect();
+      const at = (offset, length, cells) => Math.min(cells - 1, Math.max(0, Math.floor(offset / length * cells)));
+      select({ layer: parseInt(c.dataset.layer, 10), channel: parseInt(c.dataset.channel, 10), canvas: c,
+               row: at(event.clientY - rect.top, rect.height, c.height),
+               col: at(event.clientX - rect.left, rect.width, c.width) });
+    }
+    mapsFigure.addEventListener("click", clicked);
+    deepFigure.addEventListener("click", clicked);
+    deepChoice.addEventListener("change", showDeep);
+    lastSelection = () => (selected === null ? null : Object.assign({}, selected));
 
     const ctx = pad.getContext("2d", { willReadFrequently: true });
     function blank() {
@@ -305,11 +454,12 @@
       if (!pixels.some((v) => v > 0)) {
         answer.textContent = "Draw a digit";
         rows.forEach((r) => { r.bar.style.width = "0"; r.prob.textContent = ""; r.row.classList.remove("top"); });
-        mapCanvases.forEach((c) => paint(c, new Float64Array(c.width * c.height), 0));
+        outputs = null;
+        paintMaps();
         return;
       }
       const started = performance.now();
-      const outputs = forward(pixels);
+      outputs = forward(pixels);
       const elapsed = performance.now() - started;
       const probs = softmax(Array.from(outputs[outputs.length - 1].data));
       const best = probs.indexOf(Math.max.apply(null, probs));
@@ -322,19 +472,7 @@
       });
       timing.textContent = "The ten probabilities (softmax of the scores), computed in " +
         elapsed.toFixed(1) + " ms by this browser";
-      const first = outputs[1];  // the first convolution after its ReLU
-      if (mapCanvases.length === 0) {
-        for (let ch = 0; ch < first.c; ch++) {
-          const c = element("canvas", { class: "pixelated", width: first.w, height: first.h }, maps);
-          c.style.width = c.style.height = 3 * first.w + "px";
-          mapCanvases.push(c);
-        }
-      }
-      const n = first.h * first.w;
-      mapCanvases.forEach((c, ch) => {
-        const values = first.data.subarray(ch * n, (ch + 1) * n);
-        paint(c, values, Math.max.apply(null, values));
-      });
+      paintMaps();
     }
 
     let pending = false;  // redraw at most once per frame while drawing
@@ -379,13 +517,16 @@
     clear.addEventListener("click", () => { blank(); show(); });
 
     blank();
+    showDeep();
     show();
   }
+
+  let lastSelection = () => null;  // set by the pad: the map cell last clicked on the page
 
   window.nnbook = window.nnbook || {};
   window.nnbook.digits = {
     predict: predict, preprocess: preprocess, forward: forward, softmax: softmax, toMnist: toMnist,
-    layers: layers,
+    layers: layers, geometry: geometry, receptiveField: receptiveField, selection: () => lastSelection(),
   };
 
   function mountAll() {
