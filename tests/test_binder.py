@@ -55,7 +55,8 @@ def test_binder_pins_the_builds_versions_with_cpu_only_torch() -> None:
     assert "https://download.pytorch.org/whl/cpu" in BINDER.read_text(encoding="utf-8")
     assert not BUILD_ONLY & set(binder), "the book-building tools are not a reader's runtime"
     # Everything a chapter imports at run time is there (torchvision: only the pipeline benchmark).
-    runtime = {"numpy", "pandas", "matplotlib", "openpyxl", "sympy", "torch", "torchinfo", "tqdm", "ipywidgets"}
+    runtime = {"numpy", "pandas", "matplotlib", "openpyxl", "sympy", "torch", "torchinfo", "tqdm", "ipywidgets",
+               "onnx", "onnxruntime"}
     assert runtime <= set(binder)
     assert "-e ." in BINDER.read_text(encoding="utf-8").splitlines()
     assert (ROOT / "binder" / "runtime.txt").read_text(encoding="utf-8").strip() == "python-3.11"

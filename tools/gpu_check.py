@@ -10,6 +10,8 @@ finished run, ``evaluate``, ``export``; (3) every Part 2 chapter executed as its
 Colab reader runs it (a GPU present, so the training chapter trains the full recipe). With
 ``--results DIR`` the runs' histories and weights are kept in ``DIR/<recipe>/cuda-seed<N>/``
 (as ``tools/recipe_runs.py`` keeps CPU runs) and the measurements in ``DIR/gpu-check.json``.
+
+The evaluation chapter runs the model exported to ONNX: the Python needs onnx and onnxruntime too.
 """
 
 from __future__ import annotations

@@ -7,7 +7,8 @@ One job per module: :mod:`~nnbook.mnist.config` (settings, named recipes),
 :mod:`~nnbook.mnist.step` (the training step, device-side statistics, CUDA graph),
 :mod:`~nnbook.mnist.runfolder` (locking, atomic checkpoints, resume state),
 :mod:`~nnbook.mnist.train` (the loop), :mod:`~nnbook.mnist.evaluate` (test accuracy, confusion
-matrix), :mod:`~nnbook.mnist.checkpoint` (loading, export), :mod:`~nnbook.mnist.fold` (BatchNorm
+matrix), :mod:`~nnbook.mnist.checkpoint` (loading, TorchScript export), :mod:`~nnbook.mnist.onnx_export`
+(the ONNX export, run by onnxruntime), :mod:`~nnbook.mnist.fold` (BatchNorm
 folded into the convolutions), :mod:`~nnbook.mnist.drawing` (a drawing made MNIST-like),
 :mod:`~nnbook.mnist.web` (the weights for the page's JavaScript), :mod:`~nnbook.mnist.history` and
 :mod:`~nnbook.mnist.results` (what the committed runs say), :mod:`~nnbook.mnist.chapter` (how

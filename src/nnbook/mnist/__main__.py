@@ -90,9 +90,13 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--device", default="auto")
     e.add_argument("--data-root", type=_path, default=None)
 
-    x = sub.add_parser("export", help="write a self-contained TorchScript model")
+    x = sub.add_parser("export", help="write a self-contained model: ONNX (OUTPUT ending in .onnx) or TorchScript",
+                       description="Write a checkpoint as a self-contained model (float pixels (N, 1, 28, 28) in "
+                       "[0, 1] -> 10 scores). OUTPUT's suffix chooses the format: .onnx writes ONNX, for "
+                       "onnxruntime and other ONNX runtimes (needs pip install 'nnbook[onnx]'); .pt, .pth or "
+                       ".ts writes TorchScript, for torch.jit.load.")
     x.add_argument("checkpoint", type=_path)
-    x.add_argument("output", type=_path)
+    x.add_argument("output", type=_path, help="the file to write: .onnx (ONNX) or .pt, .pth, .ts (TorchScript)")
     x.add_argument("--model", choices=sorted(MODELS), default=None)
     x.add_argument("--force", action="store_true", help="replace OUTPUT if it exists")
     return p
@@ -210,11 +214,27 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _export(args: argparse.Namespace) -> int:
-    from nnbook.mnist.checkpoint import export_torchscript, load_model
+#: OUTPUT's suffix -> the format ``export`` writes
+EXPORT_FORMATS = {".onnx": "onnx", ".pt": "torchscript", ".pth": "torchscript", ".ts": "torchscript"}
 
+
+def _export(args: argparse.Namespace) -> int:
+    from nnbook.errors import UsageError
+    from nnbook.mnist.checkpoint import check_export_target, export_torchscript, load_model
+
+    # what cannot be written (a folder, a FIFO, an existing file without --force) is named as such first
+    check_export_target(args.output, overwrite=args.force, source=args.checkpoint)
+    kind = EXPORT_FORMATS.get(args.output.suffix.lower())
+    if kind is None:  # before loading anything: a typo must not silently pick a format
+        raise UsageError(f"cannot tell the format from {args.output.name!r}: end OUTPUT in .onnx (ONNX) "
+                         "or .pt, .pth, .ts (TorchScript)")
     model, _ = load_model(args.checkpoint, args.model)
-    print(export_torchscript(model, args.output, overwrite=args.force, source=args.checkpoint))
+    if kind == "onnx":
+        from nnbook.mnist.onnx_export import export_onnx
+
+        print(export_onnx(model, args.output, overwrite=args.force, source=args.checkpoint))
+    else:
+        print(export_torchscript(model, args.output, overwrite=args.force, source=args.checkpoint))
     return 0
 
 

@@ -1,4 +1,6 @@
-"""Checkpoints: loading one with clear errors, and exporting a self-contained TorchScript model."""
+"""Checkpoints: loading one with clear errors, and exporting a self-contained TorchScript model.
+
+The ONNX export (:mod:`nnbook.mnist.onnx_export`) checks its target with the same rules."""
 
 from __future__ import annotations
 
@@ -15,7 +17,8 @@ from nnbook.errors import EnvironmentProblem
 from nnbook.io import write_bytes_atomic
 from nnbook.mnist.models import MODELS, build_model
 
-__all__ = ["CheckpointError", "read_state_dict", "load_model", "export_torchscript", "mismatches", "non_finite"]
+__all__ = ["CheckpointError", "read_state_dict", "load_model", "check_export_target", "cpu_copy", "export_torchscript",
+           "mismatches", "non_finite"]
 
 
 class CheckpointError(EnvironmentProblem, ValueError):
@@ -105,15 +108,11 @@ def load_model(path: str | Path, name: str | None = None) -> tuple[nn.Module, st
     raise CheckpointError(f"{path} does not fit model {closest!r} (a different architecture?): {shown}")
 
 
-def export_torchscript(model: nn.Module, out: str | Path, *, overwrite: bool = False,
-                       source: str | Path | None = None) -> Path:
-    """Write a TorchScript model (float pixels (N, 1, 28, 28) in [0, 1] -> 10 scores), atomically.
-
-    Scripts a CPU copy in eval mode: the caller's model is left on its device and in its mode.
-    An existing ``out`` is replaced only with ``overwrite``, and never when it is ``source``.
-    """
+def check_export_target(out: str | Path, *, overwrite: bool = False, source: str | Path | None = None) -> Path:
+    """Refuse an export target that must not be written: ``source`` itself, a folder, a device or FIFO,
+    or an existing file without ``overwrite``. Every exporter checks its ``out`` with this first."""
     out = Path(out)
-    if source is not None and out.exists() and os.path.samefile(out, source):
+    if source is not None and out.exists() and Path(source).exists() and os.path.samefile(out, source):
         raise CheckpointError(f"{out} is the checkpoint being exported; writing it would destroy it. "
                               "Choose another output file")
     if out.is_dir():
@@ -122,13 +121,30 @@ def export_torchscript(model: nn.Module, out: str | Path, *, overwrite: bool = F
         raise CheckpointError(f"{out} is not a regular file; give the path of the file to write")
     if out.exists() and not overwrite:
         raise CheckpointError(f"{out} already exists; add --force to replace it")
+    return out
+
+
+def cpu_copy(model: nn.Module) -> nn.Module:
+    """A CPU copy of ``model`` in eval mode with contiguous weights: what an exporter traces or scripts,
+    so the caller's model is left on its device and in its mode."""
     clone = copy.deepcopy(model).cpu().eval()
     with torch.no_grad():
-        for p in clone.parameters():  # channels_last weights script fine, but plain is the norm
+        for p in clone.parameters():  # channels_last weights export fine, but plain is the norm
             p.data = p.data.contiguous()
+    return clone
+
+
+def export_torchscript(model: nn.Module, out: str | Path, *, overwrite: bool = False,
+                       source: str | Path | None = None) -> Path:
+    """Write a TorchScript model (float pixels (N, 1, 28, 28) in [0, 1] -> 10 scores), atomically.
+
+    Scripts a CPU copy in eval mode: the caller's model is left on its device and in its mode.
+    An existing ``out`` is replaced only with ``overwrite``, and never when it is ``source``.
+    """
+    out = check_export_target(out, overwrite=overwrite, source=source)
     buffer = io.BytesIO()  # in memory first: a full disk is then an OSError naming ``out``
     with warnings.catch_warnings():  # torch 2.10+ flags TorchScript as deprecated; it still is
         warnings.simplefilter("ignore", FutureWarning)  # the one format loadable without Python
-        torch.jit.save(torch.jit.script(clone), buffer)
+        torch.jit.save(torch.jit.script(cpu_copy(model)), buffer)
     write_bytes_atomic(out, buffer.getvalue())
     return out
