@@ -68,11 +68,13 @@ def test_measure_extrapolates_a_sampled_run_and_says_so():
 
 
 def test_cost_table_rows():
-    table = cost.cost_table([(2, 2, 2), (6, 5, 4)])
+    table = cost.cost_table([cost.measure((2, 2, 2)), cost.measure((6, 5, 4))])
     assert list(table.index) == ["2-2-2", "6-5-4"]
     assert list(table["weights"]) == [8, 50]
     assert list(table["FD forward passes"]) == [16, 100]
     assert (table["backprop passes"] == "1 forward + 1 backward").all()
+    html = cost.styled(table).to_html()
+    assert "e-" not in html and "×" in html and "1 forward + 1 backward" in html
 
 
 @pytest.mark.parametrize("kwargs", [dict(sizes=(3,)), dict(sizes=(3, 0, 2)), dict(sizes=(2, 2), batch=0),

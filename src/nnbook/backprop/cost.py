@@ -6,7 +6,7 @@ batch of random inputs and targets, and the squared error averaged over the batc
     net = random_network((784, 128, 10), seed=0)
     bp = backprop(net)                    # 1 forward pass + 1 backward pass, every weight at once
     fd = finite_differences(net)          # 2 forward passes per weight
-    cost_table([(2, 2, 2), (784, 128, 10)])
+    cost_table([measure((2, 2, 2)), measure((784, 128, 10))])
 
 Every forward pass goes through :meth:`Network.loss` or :meth:`Network.activations`, which count
 themselves, so the counts in the results are what the methods did, not what they should do.
@@ -22,11 +22,15 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
+from pandas.io.formats.style import Styler
 
 from nnbook.backprop.network import sigmoid
+from nnbook.backprop.tables import CELL_PADDING
+from nnbook.notation import scientific
 from nnbook.errors import UsageError
 
-__all__ = ["Network", "GradientRun", "random_network", "backprop", "finite_differences", "measure", "cost_table"]
+__all__ = ["Network", "GradientRun", "Cost", "random_network", "backprop", "finite_differences", "measure",
+           "cost_table", "styled"]
 
 
 @dataclass
@@ -182,6 +186,12 @@ class Cost:
     fd_forward_passes: int
     fd_seconds: float
     relative_error: float
+    forward_seconds: float
+
+    @property
+    def backprop_in_forward_passes(self) -> float:
+        """Backpropagation's time in units of one forward pass's time."""
+        return self.backprop.seconds / self.forward_seconds
 
     @property
     def ratio(self) -> float:
@@ -199,20 +209,20 @@ def measure(sizes: Sequence[int], batch: int = 1, seed: int = 0, max_fd_weights:
     """
     net = random_network(sizes, batch=batch, seed=seed)
     bp = backprop(net)
+    forward_seconds = _best_time(net.loss, 5)[1]
     sampled = net.n_weights > max_fd_weights
     fd = finite_differences(net, sample=min(sample, net.n_weights) if sampled else None, seed=seed)
     scale = net.n_weights / len(fd.indices)
     reference = bp.gradient[fd.indices]
     error = float(np.linalg.norm(reference - fd.gradient) / np.linalg.norm(reference))
     return Cost(tuple(sizes), net.n_weights, bp, fd, sampled, round(fd.forward_passes * scale),
-                fd.seconds * scale, error)
+                fd.seconds * scale, error, forward_seconds)
 
 
-def cost_table(networks: Sequence[Sequence[int]], **kwargs) -> pd.DataFrame:
-    """One row per network of :func:`measure`: weights, forward passes and seconds each way, their ratio."""
+def cost_table(costs: Sequence[Cost]) -> pd.DataFrame:
+    """One row per :func:`measure` result: weights, forward passes and seconds each way, their ratio."""
     rows = []
-    for sizes in networks:
-        c = measure(sizes, **kwargs)
+    for c in costs:
         rows.append({
             "network": "-".join(map(str, c.sizes)),
             "weights": c.n_weights,
@@ -221,7 +231,18 @@ def cost_table(networks: Sequence[Sequence[int]], **kwargs) -> pd.DataFrame:
             "backprop seconds": c.backprop.seconds,
             "FD seconds": c.fd_seconds,
             "FD / backprop": c.ratio,
-            "FD timed on": "all weights" if not c.fd_sampled else f"{len(c.finite_differences.indices)} weights",
+            "FD timed on": "all weights" if not c.fd_sampled else f"a sample of {len(c.finite_differences.indices):,}",
             "relative difference": c.relative_error,
         })
     return pd.DataFrame(rows).set_index("network")
+
+
+def styled(table: pd.DataFrame) -> Styler:
+    """:func:`cost_table` for a chapter: thousands separated, times in milliseconds, no e-notation."""
+    shown = table.assign(**{"backprop ms": table["backprop seconds"] * 1e3, "FD ms": table["FD seconds"] * 1e3})
+    shown = shown.drop(columns=["backprop seconds", "FD seconds"])[
+        ["weights", "backprop passes", "FD forward passes", "backprop ms", "FD ms", "FD / backprop", "FD timed on",
+         "relative difference"]]
+    return (shown.style.format({"weights": "{:,}", "FD forward passes": "{:,}", "backprop ms": "{:.3f}",
+                                "FD ms": "{:,.1f}", "FD / backprop": "{:,.0f}", "relative difference": scientific})
+            .set_table_styles([{"selector": "td, th", "props": f"padding: {CELL_PADDING}"}]))
