@@ -301,6 +301,8 @@ def test_latex_matrix() -> None:
     assert latex.matrix([[1, -0.0], [2.5, 3]]) == r"\begin{pmatrix} 1 & 0 \\ 2.5 & 3 \end{pmatrix}"
     assert latex.matrix([1, 2], "{:.2f}") == r"\begin{pmatrix} 1.00 \\ 2.00 \end{pmatrix}"
     assert latex.matrix([-1e-12], "{:.3f}") == r"\begin{pmatrix} 0 \end{pmatrix}"
+    small = r"\begin{pmatrix} 4 \times 10^{-6} \\ -1.5 \times 10^{-7} \\ 0.25 \end{pmatrix}"
+    assert latex.matrix([4e-6, -1.5e-7, 0.25]) == small  # never e-notation
     with pytest.raises(ValueError, match="vector or a matrix"):
         latex.matrix(np.zeros((2, 2, 2)))
 
