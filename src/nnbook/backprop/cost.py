@@ -211,7 +211,9 @@ def measure(sizes: Sequence[int], batch: int = 1, seed: int = 0, max_fd_weights:
     bp = backprop(net)
     forward_seconds = _best_time(net.loss, 5)[1]
     sampled = net.n_weights > max_fd_weights
-    fd = finite_differences(net, sample=min(sample, net.n_weights) if sampled else None, seed=seed)
+    # best of 3 where that is cheap, so one hiccup of the machine does not make a small network's time
+    fd = finite_differences(net, sample=min(sample, net.n_weights) if sampled else None, seed=seed,
+                            repeats=1 if sampled else 3)
     scale = net.n_weights / len(fd.indices)
     reference = bp.gradient[fd.indices]
     error = float(np.linalg.norm(reference - fd.gradient) / np.linalg.norm(reference))
