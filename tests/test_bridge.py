@@ -255,6 +255,17 @@ def test_global_average_pool_and_1x1_convolution_match_pytorch(seed: int) -> Non
     np.testing.assert_allclose(reduce.global_average_pool(y), W @ reduce.global_average_pool(M) + b, atol=1e-13)
 
 
+@pytest.mark.parametrize("seed", SEEDS)
+def test_global_average_pool_backward_matches_autograd(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    M, u = rng.normal(size=(4, 3, 5)), rng.normal(size=4)
+    Mt = torch.tensor(M[None], requires_grad=True)
+    F.adaptive_avg_pool2d(Mt, 1)[0, :, 0, 0].backward(torch.tensor(u))
+    np.testing.assert_allclose(reduce.global_average_pool_backward(u, 3, 5), Mt.grad[0].numpy(), rtol=1e-14)
+    with pytest.raises(UsageError):
+        reduce.global_average_pool_backward(u, 0, 5)
+
+
 def test_parameter_counts_match_pytorch_layers_and_the_book_model() -> None:
     from nnbook.mnist import models
 
@@ -290,6 +301,8 @@ def test_latex_matrix() -> None:
     assert latex.matrix([[1, -0.0], [2.5, 3]]) == r"\begin{pmatrix} 1 & 0 \\ 2.5 & 3 \end{pmatrix}"
     assert latex.matrix([1, 2], "{:.2f}") == r"\begin{pmatrix} 1.00 \\ 2.00 \end{pmatrix}"
     assert latex.matrix([-1e-12], "{:.3f}") == r"\begin{pmatrix} 0 \end{pmatrix}"
+    small = r"\begin{pmatrix} 4 \times 10^{-6} \\ -1.5 \times 10^{-7} \\ 0.25 \end{pmatrix}"
+    assert latex.matrix([4e-6, -1.5e-7, 0.25]) == small  # never e-notation
     with pytest.raises(ValueError, match="vector or a matrix"):
         latex.matrix(np.zeros((2, 2, 2)))
 

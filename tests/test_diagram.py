@@ -107,3 +107,33 @@ def test_diagram_rejects_bad_input():
         diagram.draw_network((0.1,) * 8)
     with pytest.raises(ValueError, match="path"):
         diagram.save_figure("no-extension", diagram.draw_network())
+
+
+def test_chain_w5_shows_autograd_gradients_and_local_derivatives():
+    """The chain figure: each node's value and its gradient (from torch autograd on the same chain),
+    and on each backward arrow the local derivative, whose product with the upstream gradient
+    is the gradient at the node to its left."""
+    torch = pytest.importorskip("torch")
+    p = PROBLEM
+    fw = network.forward(p)
+    w5 = torch.tensor(p.weights[4], dtype=torch.float64, requires_grad=True)
+    o1 = w5 * fw.a_h1 + p.weights[5] * fw.a_h2
+    o1.retain_grad()
+    a_o1 = torch.sigmoid(o1)
+    a_o1.retain_grad()
+    (0.5 * (p.targets[0] - a_o1) ** 2).backward()
+    expected = {"w5": w5.grad.item(), "o1": o1.grad.item(), "a_o1": a_o1.grad.item(), "E_total": 1.0}
+    texts = _texts(diagram.draw_chain_w5(p))
+    for node, grad in expected.items():
+        assert texts[f"grad-{node}"] == f"{grad:.4f}", node
+    assert texts["value-o1"] == f"{o1.item():.4f}" and texts["value-a_o1"] == f"{a_o1.item():.4f}"
+    order = [node for node, _, _ in diagram.CHAIN_W5]
+    for left, right in zip(order, order[1:]):
+        local = float(texts[f"local-{left}"].rsplit("= ", 1)[1].rstrip("$"))
+        assert expected[right] * local == pytest.approx(expected[left], abs=2e-4)
+
+
+def test_chain_w5_saves(tmp_path: Path):
+    out = tmp_path / "chain.png"
+    diagram.draw_chain_w5(CLASSIC, path=out)
+    assert out.stat().st_size > 1000

@@ -18,7 +18,7 @@ def _cells(html: str) -> list[str]:
 def test_numbers_keep_their_decimals_and_negative_neighbours_stay_apart():
     frame = pd.DataFrame({"a": [-0.0424552500926, 0.5], "b": [-0.0427692482800, 1.0], "err": [1.4e-17, 0.0]})
     html = tables.number_table(frame, decimals=6, tiny=["err"]).to_html()
-    assert _cells(html) == ["-0.042455", "-0.042769", "1.4e-17", "0.500000", "1.000000", "0.0e+00"]
+    assert _cells(html) == ["-0.042455", "-0.042769", "1.4 × 10⁻¹⁷", "0.500000", "1.000000", "0"]
     assert f"padding: {tables.CELL_PADDING}" in html
     # the values themselves are untouched
     assert tables.number_table(frame).data.equals(frame)

@@ -7,6 +7,7 @@ One job per module:
 * :mod:`~nnbook.backprop.network`: forward pass, gradients, one step, training (the spreadsheet table);
 * :mod:`~nnbook.backprop.matrix`: the same network with weight matrices and delta vectors;
 * :mod:`~nnbook.backprop.checks`: torch autograd, finite differences and sympy as referees;
+* :mod:`~nnbook.backprop.cost`: what backpropagation saves over finite differences, counted and timed;
 * :mod:`~nnbook.backprop.sheet`: the table as CSV and as an .xlsx of live formulas;
 * :mod:`~nnbook.backprop.sweep`: training at many learning rates, to compare where they end;
 * :mod:`~nnbook.backprop.tables`: how the chapters show tables of numbers;

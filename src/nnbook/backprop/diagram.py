@@ -12,7 +12,8 @@ from nnbook.backprop.problem import CLASSIC, WEIGHT_NAMES, Problem, check_proble
 from nnbook.errors import UsageError
 from nnbook.io import atomic_path
 
-__all__ = ["NEURON_POSITIONS", "EDGES", "ERROR_POSITIONS", "draw_network", "save_figure"]
+__all__ = ["NEURON_POSITIONS", "EDGES", "ERROR_POSITIONS", "CHAIN_W5", "draw_network", "draw_chain_w5",
+           "save_figure"]
 
 #: (x, y) of each neuron: inputs on the left, outputs on the right, "1" above "2"
 NEURON_POSITIONS: dict[str, tuple[float, float]] = {
@@ -97,6 +98,58 @@ def _draw_errors(ax: Axes, targets: tuple[float, float]) -> None:
         ax.text(px, py + dy, f"target {targets[k]:g}", ha="center", va="center", fontsize=12)
     ax.text(3.0, 0.5, r"$E_\mathrm{total} = E_1 + E_2$", ha="center", va="center", fontsize=12,
             gid="error-total")
+
+
+#: the chain from w5 to the error, as (node, LaTeX name, local derivative's LaTeX) left to right;
+#: the local derivative is that of the node to its right with respect to this node
+CHAIN_W5: tuple[tuple[str, str, str], ...] = (
+    ("w5", r"w_5", r"\frac{\partial o_1}{\partial w_5} = a_{h_1}"),
+    ("o1", r"o_1", r"\frac{\partial a_{o_1}}{\partial o_1} = \sigma'(o_1)"),
+    ("a_o1", r"a_{o_1}", r"\frac{\partial E_\mathrm{total}}{\partial a_{o_1}} = a_{o_1} - t_1"),
+    ("E_total", r"E_\mathrm{total}", ""),
+)
+
+
+def draw_chain_w5(problem: Problem = CLASSIC, path: str | os.PathLike[str] | None = None) -> Figure:
+    """The computational graph of w5's chain: values flow right, gradients flow back left.
+
+    Each node shows its value (top) and the gradient of E_total with respect to it (bottom); each
+    backward arrow is labelled with the local derivative it multiplies the upstream gradient by.
+    Values come from :func:`nnbook.backprop.network.forward` and ``gradients``.
+    """
+    from nnbook.backprop import network  # drawing the network itself needs no forward pass
+
+    p = check_problem(problem)
+    fw, g = network.forward(p), network.gradients(p)
+    values = {"w5": p.weights[4], "o1": fw.o1, "a_o1": fw.a_o1, "E_total": fw.E_total}
+    grads = {"E_total": 1.0, "a_o1": g.dE1_da_o1, "o1": g.delta_o1, "w5": g.dw5}
+    locals_ = {"a_o1": g.dE1_da_o1, "o1": g.da_o1_do1, "w5": fw.a_h1}
+    colours = {"w5": "white", "o1": _COLOURS["o"], "a_o1": _COLOURS["o"], "E_total": _COLOURS["E"]}
+    fig = Figure(figsize=(9.6, 3.0), layout="constrained")
+    ax = fig.add_subplot()
+    for k, (node, tex, local_tex) in enumerate(CHAIN_W5):
+        x = 3.0 * k
+        ax.text(x, 0.0, f"${tex}$", ha="center", va="center", fontsize=15, gid=f"node-{node}",
+                bbox=dict(boxstyle="round,pad=0.45", fc=colours[node], ec="0.3"))
+        ax.text(x, 0.55, f"{values[node]:.4f}", ha="center", va="center", fontsize=11, gid=f"value-{node}")
+        ax.text(x, -0.55, f"{grads[node]:.4f}", ha="center", va="center", fontsize=11, color="#b03030",
+                weight="bold", gid=f"grad-{node}")
+        if k + 1 < len(CHAIN_W5):  # forward arrow above, backward arrow below, local derivative on it
+            ax.annotate("", xy=(x + 2.3, 0.2), xytext=(x + 0.7, 0.2), gid=f"forward-{node}",
+                        arrowprops=dict(arrowstyle="-|>", color="0.55", lw=1.1))
+            ax.annotate("", xy=(x + 0.7, -0.2), xytext=(x + 2.3, -0.2), gid=f"backward-{node}",
+                        arrowprops=dict(arrowstyle="-|>", color="#b03030", lw=1.4))
+            ax.text(x + 1.5, -0.9, rf"$\times\ {local_tex}$" + f"\n$= {locals_[node]:.4f}$", ha="center", va="top",
+                    fontsize=10, color="#b03030", gid=f"local-{node}")
+    ax.text(-1.2, 0.55, "value", ha="right", va="center", fontsize=10, color="0.35")
+    ax.text(-1.2, -0.55, r"$\partial E_\mathrm{total} / \partial\,\cdot$", ha="right", va="center", fontsize=10,
+            color="#b03030")
+    ax.set_xlim(-2.6, 3.0 * (len(CHAIN_W5) - 1) + 0.9)
+    ax.set_ylim(-1.5, 0.8)
+    ax.axis("off")
+    if path is not None:
+        save_figure(path, fig)
+    return fig
 
 
 def save_figure(path: str | os.PathLike[str], fig: Figure, dpi: int = 150) -> Path:

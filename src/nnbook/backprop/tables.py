@@ -13,6 +13,7 @@ import pandas as pd
 from pandas.io.formats.style import Styler
 
 from nnbook.errors import UsageError
+from nnbook.notation import scientific
 
 __all__ = ["CELL_PADDING", "number_table"]
 
@@ -21,7 +22,7 @@ CELL_PADDING = "0.15em 0.9em"
 
 
 def number_table(frame: pd.DataFrame | pd.Series, decimals: int = 9, tiny: Sequence[str] = ()) -> Styler:
-    """``frame`` styled for a chapter: ``decimals`` fixed decimals, columns ``tiny`` as 1.2e-17.
+    """``frame`` styled for a chapter: ``decimals`` fixed decimals, columns ``tiny`` as 1.2 × 10⁻¹⁷.
 
     ``tiny`` names columns of errors and residuals, where only the order of magnitude matters.
     A Series becomes a one-column table. Cells are padded by :data:`CELL_PADDING`.
@@ -37,5 +38,5 @@ def number_table(frame: pd.DataFrame | pd.Series, decimals: int = 9, tiny: Seque
         raise UsageError(f"decimals must be an integer from 0 to 17, got {decimals!r}")
     styler = frame.style.format(f"{{:.{decimals}f}}")
     if tiny:
-        styler = styler.format("{:.1e}", subset=list(tiny))
+        styler = styler.format(scientific, subset=list(tiny))
     return styler.set_table_styles([{"selector": "td, th", "props": f"padding: {CELL_PADDING}"}])

@@ -11,7 +11,12 @@ __all__ = ["matrix", "lines", "math"]
 
 def _entry(x: float, fmt: str) -> str:
     text = fmt.format(x)
-    return "0" if text.lstrip("-").strip("0.") == "" else text  # no "-0" or "0.000" clutter
+    if text.lstrip("-").strip("0.") == "":
+        return "0"  # no "-0" or "0.000" clutter
+    if "e" in text:  # "{:g}" writes 4e-06 for small numbers: show it as mathematics, 4 \times 10^{-6}
+        mantissa, exponent = text.split("e")
+        return rf"{mantissa} \times 10^{{{int(exponent)}}}"
+    return text
 
 
 def matrix(values: Any, fmt: str = "{:g}") -> str:

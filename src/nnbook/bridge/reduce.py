@@ -17,8 +17,8 @@ import numpy as np
 from nnbook.bridge._validate import finite_array
 from nnbook.errors import UsageError
 
-__all__ = ["output_size", "strided_correlate", "global_average_pool", "conv1x1", "conv_parameters",
-           "dense_parameters"]
+__all__ = ["output_size", "strided_correlate", "global_average_pool", "global_average_pool_backward", "conv1x1",
+           "conv_parameters", "dense_parameters"]
 
 
 def _positive(value: int, name: str, minimum: int = 1) -> int:
@@ -55,6 +55,13 @@ def global_average_pool(maps: Any) -> np.ndarray:
     if M.size == 0:
         raise UsageError(f"maps must be non-empty, got shape {M.shape}")
     return M.sum(axis=(1, 2)) / (M.shape[1] * M.shape[2])
+
+
+def global_average_pool_backward(upstream: Any, height: int, width: int) -> np.ndarray:
+    """dL/dmaps from dL/dg: every position of channel c gets g_c's gradient divided by H * W."""
+    g = finite_array(upstream, "upstream (dL/dg, one per channel)", (None,))
+    height, width = _positive(height, "height"), _positive(width, "width")
+    return np.broadcast_to(g[:, None, None] / (height * width), (len(g), height, width)).copy()
 
 
 def conv1x1(maps: Any, weights: Any, bias: Any = None) -> np.ndarray:

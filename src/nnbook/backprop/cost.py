@@ -1,0 +1,250 @@
+"""Why backpropagation exists: its cost against finite differences, counted and timed.
+
+A fully connected sigmoid network without biases (as in Part 1), random weights from a seed, a
+batch of random inputs and targets, and the squared error averaged over the batch::
+
+    net = random_network((784, 128, 10), seed=0)
+    bp = backprop(net)                    # 1 forward pass + 1 backward pass, every weight at once
+    fd = finite_differences(net)          # 2 forward passes per weight
+    cost_table([measure((2, 2, 2)), measure((784, 128, 10))])
+
+Every forward pass goes through :meth:`Network.loss` or :meth:`Network.activations`, which count
+themselves, so the counts in the results are what the methods did, not what they should do.
+Each pass is vectorised over the batch; the only Python loop is the one finite differences
+inherently needs, one nudge of one weight at a time.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+from pandas.io.formats.style import Styler
+
+from nnbook.backprop.network import sigmoid
+from nnbook.backprop.tables import CELL_PADDING
+from nnbook.notation import scientific
+from nnbook.errors import UsageError
+
+__all__ = ["Network", "GradientRun", "Cost", "random_network", "backprop", "finite_differences", "measure",
+           "cost_table", "styled"]
+
+
+@dataclass
+class Network:
+    """Weights ``W[l]`` (row j = the weights into neuron j of layer l+1), inputs ``x`` and targets ``t``.
+
+    ``x`` is (batch, sizes[0]) and ``t`` is (batch, sizes[-1]); ``forward_passes`` and
+    ``backward_passes`` count what has been run on this network.
+    """
+
+    weights: list[np.ndarray]
+    x: np.ndarray
+    t: np.ndarray
+    forward_passes: int = field(default=0, compare=False)
+    backward_passes: int = field(default=0, compare=False)
+
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        """The layer widths, input first."""
+        return (self.weights[0].shape[1], *(W.shape[0] for W in self.weights))
+
+    @property
+    def n_weights(self) -> int:
+        """How many weights there are: one gradient entry each."""
+        return sum(W.size for W in self.weights)
+
+    def activations(self) -> list[np.ndarray]:
+        """One forward pass: the activations of every layer, the input first (each (batch, width))."""
+        self.forward_passes += 1
+        a = [self.x]
+        for W in self.weights:
+            a.append(sigmoid(a[-1] @ W.T))
+        return a
+
+    def loss(self) -> float:
+        """One forward pass: E = ½ ‖t − a_L‖², averaged over the batch."""
+        a_L = self.activations()[-1]
+        return float(0.5 * np.sum((self.t - a_L) ** 2) / len(self.x))
+
+
+@dataclass(frozen=True)
+class GradientRun:
+    """A gradient, the passes it took, and the seconds it took (best of the repeats).
+
+    ``indices`` are the flat positions (over all weights, layer by layer) of the entries in
+    ``gradient``: all of them, or the sample that finite differences was run on.
+    """
+
+    method: str
+    gradient: np.ndarray
+    indices: np.ndarray
+    forward_passes: int
+    backward_passes: int
+    seconds: float
+
+
+def random_network(sizes: Sequence[int], batch: int = 1, seed: int = 0) -> Network:
+    """A network of the given layer widths with N(0, 1/fan-in) weights, uniform inputs and targets in [0, 1).
+
+    The 1/fan-in scale keeps the net inputs of order 1, so the sigmoids neither saturate nor
+    vanish whatever the width.
+    """
+    sizes = tuple(sizes)
+    if len(sizes) < 2 or any(isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1 for n in sizes):
+        raise UsageError(f"sizes must be at least two positive integer layer widths, got {sizes!r}")
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+        raise UsageError(f"batch must be a positive integer, got {batch!r}")
+    rng = np.random.default_rng(seed)
+    weights = [rng.normal(0.0, 1.0 / np.sqrt(n_in), size=(n_out, n_in)) for n_in, n_out in zip(sizes, sizes[1:])]
+    return Network(weights, rng.random((batch, sizes[0])), rng.random((batch, sizes[-1])))
+
+
+def _backprop_once(net: Network) -> np.ndarray:
+    """The matrix form of the previous chapter for L layers: one forward pass, one backward pass."""
+    a = net.activations()
+    net.backward_passes += 1
+    delta = (a[-1] - net.t) * a[-1] * (1 - a[-1]) / len(net.x)  # dE/dz_L, per example
+    grads = [np.empty(0)] * len(net.weights)
+    for layer in range(len(net.weights) - 1, -1, -1):
+        grads[layer] = delta.T @ a[layer]  # the outer products delta a^T, summed over the batch
+        if layer:
+            delta = (delta @ net.weights[layer]) * a[layer] * (1 - a[layer])  # W^T delta, times sigma'
+    return np.concatenate([g.ravel() for g in grads])
+
+
+def _best_time(run, repeats: int) -> tuple[object, float]:
+    """``run()``'s result and its fastest time over ``repeats`` runs (the least disturbed by other work)."""
+    best, result = float("inf"), None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = run()
+        best = min(best, time.perf_counter() - start)
+    return result, best
+
+
+def backprop(net: Network, repeats: int = 5) -> GradientRun:
+    """dE/dw for every weight by backpropagation; passes counted for one run, time the best of ``repeats``."""
+    before = (net.forward_passes, net.backward_passes)
+    gradient, seconds = _best_time(lambda: _backprop_once(net), repeats)
+    passes = ((net.forward_passes - before[0]) // repeats, (net.backward_passes - before[1]) // repeats)
+    return GradientRun("backprop", gradient, np.arange(net.n_weights), *passes, seconds)
+
+
+def finite_differences(net: Network, h: float = 1e-6, sample: int | None = None, seed: int = 0,
+                       repeats: int = 1) -> GradientRun:
+    """dE/dw ≈ (E(w + h) − E(w − h)) / 2h, one weight at a time: two forward passes per weight.
+
+    With ``sample`` only that many weights, drawn without replacement from a seeded generator,
+    are differentiated (for networks too large to do in full); ``indices`` says which.
+    """
+    if not (isinstance(h, float) and 0 < h < 1):
+        raise UsageError(f"h must be a float between 0 and 1, got {h!r}")
+    if sample is not None and (isinstance(sample, bool) or not isinstance(sample, int)
+                               or not 1 <= sample <= net.n_weights):
+        raise UsageError(f"sample must be an integer from 1 to the {net.n_weights} weights, got {sample!r}")
+    if sample is None:
+        indices = np.arange(net.n_weights)
+    else:
+        indices = np.sort(np.random.default_rng(seed).choice(net.n_weights, size=sample, replace=False))
+    # flat index -> (layer, position in that layer's matrix); views, so a nudge is in place
+    flat = [W.reshape(-1) for W in net.weights]
+    starts = np.cumsum([0] + [W.size for W in net.weights])
+
+    layers = np.searchsorted(starts, indices, side="right") - 1
+    where = [(flat[layer], int(i - starts[layer])) for layer, i in zip(layers, indices)]  # outside the timing
+
+    def run() -> np.ndarray:
+        out = np.empty(len(indices))
+        for k, (w, j) in enumerate(where):
+            old = w[j]
+            w[j] = old + h
+            up = net.loss()
+            w[j] = old - h
+            down = net.loss()
+            w[j] = old  # restore exactly: the next weight sees the original network
+            out[k] = (up - down) / (2 * h)
+        return out
+
+    before = net.forward_passes
+    gradient, seconds = _best_time(run, repeats)
+    return GradientRun("finite differences", gradient, indices, (net.forward_passes - before) // repeats, 0, seconds)
+
+
+@dataclass(frozen=True)
+class Cost:
+    """One network's row of the cost table; ``fd_*`` are extrapolated when ``fd_sampled`` is set."""
+
+    sizes: tuple[int, ...]
+    n_weights: int
+    backprop: GradientRun
+    finite_differences: GradientRun
+    fd_sampled: bool
+    fd_forward_passes: int
+    fd_seconds: float
+    relative_error: float
+    forward_seconds: float
+
+    @property
+    def backprop_in_forward_passes(self) -> float:
+        """Backpropagation's time in units of one forward pass's time."""
+        return self.backprop.seconds / self.forward_seconds
+
+    @property
+    def ratio(self) -> float:
+        """How many times longer finite differences takes than backpropagation."""
+        return self.fd_seconds / self.backprop.seconds
+
+
+def measure(sizes: Sequence[int], batch: int = 1, seed: int = 0, max_fd_weights: int = 5000,
+            sample: int = 5000) -> Cost:
+    """Backprop and finite differences on one seeded network; FD on a sample if it has over ``max_fd_weights``.
+
+    A sampled FD run is extrapolated honestly: its seconds per weight times the number of
+    weights, and 2 forward passes per weight. ``relative_error`` is
+    ‖g_bp − g_fd‖ / ‖g_bp‖ over the entries finite differences computed.
+    """
+    net = random_network(sizes, batch=batch, seed=seed)
+    bp = backprop(net)
+    forward_seconds = _best_time(net.loss, 5)[1]
+    sampled = net.n_weights > max_fd_weights
+    # best of 3 where that is cheap, so one hiccup of the machine does not make a small network's time
+    fd = finite_differences(net, sample=min(sample, net.n_weights) if sampled else None, seed=seed,
+                            repeats=1 if sampled else 3)
+    scale = net.n_weights / len(fd.indices)
+    reference = bp.gradient[fd.indices]
+    error = float(np.linalg.norm(reference - fd.gradient) / np.linalg.norm(reference))
+    return Cost(tuple(sizes), net.n_weights, bp, fd, sampled, round(fd.forward_passes * scale),
+                fd.seconds * scale, error, forward_seconds)
+
+
+def cost_table(costs: Sequence[Cost]) -> pd.DataFrame:
+    """One row per :func:`measure` result: weights, forward passes and seconds each way, their ratio."""
+    rows = []
+    for c in costs:
+        rows.append({
+            "network": "-".join(map(str, c.sizes)),
+            "weights": c.n_weights,
+            "backprop passes": f"{c.backprop.forward_passes} forward + {c.backprop.backward_passes} backward",
+            "FD forward passes": c.fd_forward_passes,
+            "backprop seconds": c.backprop.seconds,
+            "FD seconds": c.fd_seconds,
+            "FD / backprop": c.ratio,
+            "FD timed on": "all weights" if not c.fd_sampled else f"a sample of {len(c.finite_differences.indices):,}",
+            "relative difference": c.relative_error,
+        })
+    return pd.DataFrame(rows).set_index("network")
+
+
+def styled(table: pd.DataFrame) -> Styler:
+    """:func:`cost_table` for a chapter: thousands separated, times in milliseconds, no e-notation."""
+    shown = table.assign(**{"backprop ms": table["backprop seconds"] * 1e3, "FD ms": table["FD seconds"] * 1e3})
+    shown = shown.drop(columns=["backprop seconds", "FD seconds"])[
+        ["weights", "backprop passes", "FD forward passes", "backprop ms", "FD ms", "FD / backprop", "FD timed on",
+         "relative difference"]]
+    return (shown.style.format({"weights": "{:,}", "FD forward passes": "{:,}", "backprop ms": "{:.3f}",
+                                "FD ms": "{:,.1f}", "FD / backprop": "{:,.0f}", "relative difference": scientific})
+            .set_table_styles([{"selector": "td, th", "props": f"padding: {CELL_PADDING}"}]))

@@ -1,0 +1,59 @@
+"""Numbers for running text: "1.2 × 10⁻⁵" instead of Python's "1.2e-05".
+
+The prose of the book never shows e-notation. A chapter glues a tiny or huge number as
+``glue(name, Markdown(scientific(x)), display=False)`` and quotes it with ``{glue:md}`name```;
+the superscript digits need no math mode, so the number sits in a sentence like any other word.
+:func:`plain` stands in for the ``:g`` format, which switches to e-notation below 0.0001.
+"""
+
+from __future__ import annotations
+
+import math
+
+from nnbook.errors import UsageError
+
+__all__ = ["scientific", "plain"]
+
+_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+def scientific(x: float, digits: int = 1) -> str:
+    """``x`` as "m × 10ᵏ" with ``digits`` decimals in the mantissa, for prose: 1.2345e-05 -> "1.2 × 10⁻⁵".
+
+    Zero is written "0". The mantissa is rounded first, so 9.96e-6 with one decimal becomes
+    "1.0 × 10⁻⁵", never "10.0 × 10⁻⁶". A minus sign is the typographic "−".
+    """
+    if isinstance(digits, bool) or not isinstance(digits, int) or not 0 <= digits <= 15:
+        raise UsageError(f"digits must be an integer from 0 to 15, got {digits!r}")
+    value = _finite(x, "scientific")
+    if value == 0:
+        return "0"
+    # Python's own rounding of the mantissa decides the exponent: "9.96e-06" -> "1.0e-05"
+    mantissa, exponent = f"{abs(value):.{digits}e}".split("e")
+    sign = "−" if value < 0 else ""
+    return f"{sign}{mantissa} × 10{str(int(exponent)).translate(_SUPERSCRIPT)}"
+
+
+def plain(x: float, significant: int = 6) -> str:
+    """``x`` as the ``:g`` format writes it (``significant`` digits, no trailing zeros), but never in e-notation.
+
+    0.9 -> "0.9", 12.5 -> "12.5"; where ``:g`` would write 4e-06, this writes "4 × 10⁻⁶".
+    """
+    if isinstance(significant, bool) or not isinstance(significant, int) or not 1 <= significant <= 17:
+        raise UsageError(f"significant must be an integer from 1 to 17, got {significant!r}")
+    value = _finite(x, "plain")
+    text = f"{value:.{significant}g}"
+    if "e" not in text:
+        return text
+    mantissa = text.split("e")[0]
+    return scientific(value, len(mantissa.partition(".")[2]))
+
+
+def _finite(x: float, caller: str) -> float:
+    """``x`` as a finite float, or a UsageError naming ``caller``."""
+    if isinstance(x, (bool, str, bytes)) or not hasattr(x, "__float__"):
+        raise UsageError(f"{caller}() takes a number, got {type(x).__name__}")
+    value = float(x)
+    if not math.isfinite(value):
+        raise UsageError(f"{caller}() takes a finite number, got {value!r}")
+    return value

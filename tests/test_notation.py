@@ -1,0 +1,89 @@
+"""Readable numbers in the prose: nnbook.notation.scientific, and no e-notation anywhere in the chapters' text."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from nnbook.errors import UsageError
+from nnbook.notation import scientific
+
+BOOK = Path(__file__).resolve().parents[1] / "book"
+SUPER = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
+
+
+@pytest.mark.parametrize("x", [1.2345e-5, -3.0e-17, 6.02214076e23, 9.96e-6, 1.0, 0.5, 123456.0, 2.0 ** -52])
+@pytest.mark.parametrize("digits", [0, 1, 3])
+def test_scientific_reads_back_as_the_rounded_number(x, digits):
+    text = scientific(x, digits)
+    mantissa, power = text.replace("−", "-").split(" × 10")
+    assert "e" not in text
+    assert 1 <= abs(float(mantissa)) < 10
+    assert len(mantissa.lstrip("-").partition(".")[2]) == digits
+    # the number it shows is x to the stated precision (half a unit in the last mantissa digit)
+    shown = float(mantissa) * 10.0 ** int(power.translate(SUPER))
+    assert abs(shown - x) <= 0.5 * 10.0 ** (int(power.translate(SUPER)) - digits) * (1 + 1e-9)
+
+
+def test_scientific_zero_and_bad_input():
+    assert scientific(0.0) == "0"
+    for bad in (float("nan"), float("inf"), "1e-5", None, True):
+        with pytest.raises(UsageError):
+            scientific(bad)
+    with pytest.raises(UsageError, match="digits"):
+        scientific(1.0, digits=-1)
+
+
+# --- the chapters' prose -------------------------------------------------------------------------
+
+FENCE = re.compile(r"^(`{3,}|~{3,})(.*)$")
+#: fenced blocks whose body is prose (admonitions, notes, figures' captions); any other fence is code or output
+PROSE_FENCES = re.compile(r"\{(admonition|note|warning|tip|important|caution|hint|seealso|figure|glue:figure|"
+                          r"margin|sidebar|dropdown|topic|epigraph|div)\}")
+GLUE = re.compile(r"\{glue(?::[a-z]+)?\}`([^`]*)`")
+#: format types of Python's mini-language that write e-notation for some values (g switches to it below 1e-4)
+E_SPEC = re.compile(r":[^:`]*[eEgGn]$")
+LITERAL = re.compile(r"(?<![\w.])[0-9]+(?:\.[0-9]+)?[eE][+-]?[0-9]+(?!\w)")
+
+
+def prose_lines(text: str) -> list[tuple[int, str]]:
+    """(line number, line) of the prose of a MyST notebook: no front matter, code cells or code blocks."""
+    lines = text.splitlines()
+    out, stack, start = [], [], 0
+    if lines and lines[0] == "---":
+        start = lines.index("---", 1) + 1
+    for number, line in enumerate(lines[start:], start + 1):
+        fence = FENCE.match(line.strip())
+        if fence and stack and fence.group(1)[0] * len(stack[-1][0]) == fence.group(1) and not fence.group(2):
+            stack.pop()
+            continue
+        if fence and fence.group(2):
+            stack.append((fence.group(1), bool(PROSE_FENCES.match(fence.group(2).strip()))))
+            continue
+        if all(prose for _, prose in stack) and not line.startswith(":"):  # ":tags:" and options are not prose
+            out.append((number, line))
+    return out
+
+
+def e_notation(line: str) -> list[str]:
+    """What in one line of prose can show e-notation: glue format specs and typed literals."""
+    found = [f"{{glue}}`{g}`" for g in GLUE.findall(line) if E_SPEC.search(g)]
+    text = re.sub(r"`[^`]*`", "", GLUE.sub("", line))  # inline code is code
+    return found + LITERAL.findall(text)
+
+
+def test_the_scanner_sees_prose_and_skips_code():
+    chapter = "\n".join(["---", "x: 1e-3", "---", "Text {glue:text}`err:.1e` and 2.5e-4.",
+                         "```{code-cell} ipython3", "assert err < 1e-9", "```",
+                         "```{admonition} Solutions", ":class: dropdown", "", "1. {glue:text}`v:g` and `1e-3`", "```",
+                         "Fine: {glue:text}`x:.3f`, {glue:md}`y`, 10⁻⁵, $10^{-6}$, e-mail, 3e."])
+    hits = [h for _, line in prose_lines(chapter) for h in e_notation(line)]
+    assert hits == ["{glue}`err:.1e`", "2.5e-4", "{glue}`v:g`"]
+
+
+@pytest.mark.parametrize("chapter", sorted(BOOK.rglob("*.md")), ids=lambda p: str(p.relative_to(BOOK)))
+def test_no_e_notation_in_prose(chapter):
+    hits = [f"line {n}: {h}" for n, line in prose_lines(chapter.read_text(encoding="utf-8")) for h in e_notation(line)]
+    assert not hits, f"e-notation in the prose of {chapter.name} (use nnbook.notation.scientific): {hits}"
