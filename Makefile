@@ -31,7 +31,7 @@ venv: $(STAMP)
 
 book: $(STAMP)
 	rm -rf _build/html  # no stale page survives a renamed or removed chapter
-	# text progress bars: a Jupyter widget saved into static HTML would show 0 % (see progress.py);
+	# no progress bars in the static pages, only training's line per epoch (NNBOOK_PROGRESS, see progress.py);
 	# the quick training setting: the build and CI ask for it, a reader never gets it by default
 	NNBOOK_TRAINING=quick NNBOOK_PROGRESS=text $(BIN)/jupyter-book build . $(JB_FLAGS)
 

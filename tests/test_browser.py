@@ -273,3 +273,68 @@ def test_glued_numbers_match_independent_computations(server: str, browser) -> N
     live = re.search(r"classifies ([\d,]+) of the ([\d,]+) test images correctly: (\d+\.\d\d%)", text)
     assert live, "the live-evaluation sentence is missing"
     assert live.groups() == (f"{final['test_correct']:,}", "10,000", f"{final['test_acc']:.2%}")
+
+
+# What "reads cleanly" measures, at the fixture's 1280 px window with every hidden cell opened:
+# output areas, tables (and the box around each), code blocks. An element counts when its content
+# is wider than its box (a horizontal scrollbar or cut-off text); only the innermost such element of
+# a nest is reported. A cell tagged `scrolls-by-design` (the 100-row iteration table) may scroll.
+SCROLLS_BY_DESIGN = "tag_scrolls-by-design"
+JS_OVERFLOWS = """
+document.querySelectorAll('details').forEach(d => { d.open = true; });
+const exempt = arguments[0];
+const boxes = new Set(document.querySelectorAll(
+  'div.cell_output, .output, table, pre, div.highlight, .pst-scrollable-table-container, .table-wrapper'));
+document.querySelectorAll('table').forEach(t => boxes.add(t.parentElement));
+const cut = [...boxes].filter(el => el.scrollWidth > el.clientWidth + 1 && !el.closest('.' + exempt));
+const innermost = cut.filter(el => !cut.some(other => other !== el && el.contains(other)));
+const name = el => el.tagName.toLowerCase() + [...el.classList].map(c => '.' + c).join('');
+return {
+  viewport: window.innerWidth,
+  exempt: document.querySelectorAll('.' + exempt).length,
+  overflows: innermost.map(el => ({
+    element: name(el),
+    cell: el.closest('div.cell') ? [...document.querySelectorAll('div.cell')].indexOf(el.closest('div.cell')) : null,
+    scrollWidth: el.scrollWidth,
+    clientWidth: el.clientWidth,
+    text: el.innerText.trim().split('\\n')[0].slice(0, 60),
+  })),
+  text: document.body.innerText + '\\n' +
+        [...document.querySelectorAll('div.cell_output')].map(o => o.textContent).join('\\n'),
+};
+"""
+# tqdm's meter: "100%|██████████| 62/62 [00:01<00:00, 42.80it/s, acc=...]", a widget's text form
+# "  0%|          | 0/63 [00:00<?, ?it/s]", and slow bars' "s/it".
+PROGRESS_BAR = re.compile(r"\d%\||\|█|█\||[\d?](?:it/s|s/it)[\],]|\[\d\d:\d\d<(?:\d\d:\d\d|\?)")
+
+
+def _overflow_report(driver, page: str, server: str) -> dict:
+    driver.get(urljoin(server, page))
+    assert driver.execute_async_script(WAIT_FOR_TYPESETTING) == "ok"
+    return driver.execute_script(JS_OVERFLOWS, SCROLLS_BY_DESIGN)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_reads_cleanly(page: str, server: str, browser) -> None:
+    """No output, table or code line cut off or behind a horizontal scrollbar at 1280 px (the
+    iteration table excepted), and no progress-bar residue in the page."""
+    report = _overflow_report(browser, page, server)
+    assert report["viewport"] == 1280, f"measured at {report['viewport']} px, not 1280"
+    cut = [f"{o['element']} (cell {o['cell']}): content {o['scrollWidth']} px in {o['clientWidth']} px, "
+           f"{o['text']!r}" for o in report["overflows"]]
+    bars = sorted({line.strip() for line in report["text"].splitlines() if PROGRESS_BAR.search(line)})
+    assert not cut and not bars, (f"{page}: {len(cut)} cut-off element(s):\n" + "\n".join(cut)
+                                  + f"\nprogress-bar text in the page: {bars}")
+
+
+def test_the_iteration_table_is_the_one_exemption(server: str, browser) -> None:
+    """The scroll-by-design mark sits on exactly one cell of the book, the iteration table's,
+    and that table really is wider than the page (else the mark exempts nothing)."""
+    marked = {page: _overflow_report(browser, page, server)["exempt"] for page in PAGES}
+    assert {p: n for p, n in marked.items() if n} == {"book/part1/training.html": 1}
+    _overflow_report(browser, "book/part1/training.html", server)
+    widths = browser.execute_script(
+        "const t = document.querySelector('.' + arguments[0] + ' table');"
+        "return t ? [t.scrollWidth, t.parentElement.clientWidth, t.rows.length] : null;", SCROLLS_BY_DESIGN)
+    assert widths is not None, "the marked cell holds no table"
+    assert widths[0] > widths[1] and widths[2] > 100, widths

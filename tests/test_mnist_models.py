@@ -93,3 +93,23 @@ def test_after_pooling_and_transition_are_found_by_what_they_are(name: str) -> N
     assert conv.kernel_size == (1, 1) and conv.out_channels < conv.in_channels
     with pytest.raises(ValueError, match="no pooling"):
         models.after_pooling(torch.nn.Sequential(torch.nn.Conv2d(1, 1, 3)))
+
+
+@pytest.mark.parametrize("name", sorted(models.MODELS))
+def test_summary_fits_a_page_and_lists_every_layer(name: str) -> None:
+    """The table the model chapter prints: narrow enough for a page's code column (about 75
+    characters at 1280 px; the browser test measures the page), its columns lined up, and
+    every leaf layer's parameters as the layer itself counts them."""
+    model = models.build_model(name, 0.1307, 0.3081)
+    lines = models.summary(model).splitlines()
+    assert max(len(line) for line in lines) <= 75
+    header = next(line for line in lines if line.startswith("Layer (type"))
+    starts = [header.index(title) for title in ("Output Shape", "Param #", "Kernel Shape")]
+    layers = list(model.modules())[1:]  # the blocks and their layers, in order, under the model itself
+    rows = [line for line in lines if line.startswith(("├─", "│"))]
+    assert len(rows) == len(layers)
+    for row, layer in zip(rows, layers):
+        assert row[starts[0] - 1] == " " and row[starts[1] - 1] == " ", row  # no column runs into the next
+        assert f"{type(layer).__name__}: " in row[:starts[0]]
+        own = sum(p.numel() for p in layer.parameters()) if not list(layer.children()) else 0
+        assert row[starts[1]:starts[2]].strip() == (f"{own:,}" if own else "--"), row

@@ -174,9 +174,20 @@ def receptive_field_table(model: nn.Module, input_size: int = 28) -> list[RFRow]
 
 
 def summary(model: nn.Module, batch: int = 1) -> str:
-    """A torchinfo table of the model: layers, output shapes, parameters."""
+    """A torchinfo table of the model: layers, output shapes, parameters, kernel shapes.
+
+    Each column is as wide as its widest entry, not torchinfo's fixed 40 and 25 characters, so
+    the table of the book's model fits the code column of a book page (about 75 characters).
+    """
     from torchinfo import summary as torchinfo_summary
 
     stats = torchinfo_summary(model, input_size=(batch, 1, 28, 28), verbose=0, device="cpu",
                               col_names=("output_size", "num_params", "kernel_size"), depth=2)
+    fmt = stats.formatting
+    shown = [layer for layer in stats.summary_list if layer.depth <= fmt.max_depth]
+    fmt.layer_name_width = max(len("Layer (type:depth-idx)"), *(
+        len(fmt.get_start_str(layer.depth) + layer.get_layer_name(fmt.show_var_name, fmt.show_depth))
+        for layer in shown))
+    # one width for the three value columns: the widest output shape, or a header
+    fmt.col_width = max(len("Kernel Shape"), *(len(fmt.str_(layer.output_size)) for layer in shown))
     return str(stats)

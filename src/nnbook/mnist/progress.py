@@ -1,4 +1,4 @@
-"""Progress bars: tqdm's widget under Jupyter, text in a terminal, or one final line per epoch.
+"""Progress bars: tqdm's widget under Jupyter, text in a terminal, none in the built book.
 
 A widget lives only while its kernel does: a notebook saved afterwards (Colab's "save", Binder's
 download) would show each bar frozen at its first state, "0/63". So under Jupyter each bar's
@@ -7,7 +7,6 @@ widget is removed when it finishes and a text line with its final state is print
 
 from __future__ import annotations
 
-import io
 import os
 import sys
 from typing import Any
@@ -15,13 +14,14 @@ from typing import Any
 __all__ = ["progress_bar_class"]
 
 
-def progress_bar_class() -> type:
-    """tqdm's notebook widget under Jupyter, text bars elsewhere; ``NNBOOK_PROGRESS=text`` asks
-    for a bar drawn once, in its final state. The book build sets it: a widget saved into static
-    HTML shows its first state (0 %) and needs JavaScript from a CDN, and a live text bar's
-    hundreds of redraws would each become a line of the saved output."""
+def progress_bar_class() -> type | None:
+    """tqdm's notebook widget under Jupyter, text bars elsewhere; ``None`` (no bars) when
+    ``NNBOOK_PROGRESS=text`` says the output is kept as static text. The book build sets it: a
+    widget saved into static HTML shows its first state (0 %) and needs JavaScript from a CDN, a
+    text bar's redraws would each become a line of the saved output, and even a bar's final state
+    only repeats, as progress-bar residue, the line per epoch that training prints anyway."""
     if os.environ.get("NNBOOK_PROGRESS", "").strip().lower() == "text":
-        return _final_state_bar_class()
+        return None
     from tqdm.auto import tqdm
     from tqdm.notebook import tqdm as widget_tqdm
 
@@ -47,23 +47,3 @@ def _widget_then_text_bar_class(widget_tqdm: type) -> type:
                 print(final, file=sys.stderr, flush=True)
 
     return WidgetThenTextBar
-
-
-def _final_state_bar_class() -> type:
-    from tqdm.std import tqdm
-
-    class FinalStateBar(tqdm):
-        """A text bar that draws nothing while it runs and prints its final state when closed."""
-
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            kwargs["file"] = io.StringIO()  # the running redraws go nowhere
-            kwargs.setdefault("ascii", False)  # a StringIO would otherwise get an ASCII bar
-            super().__init__(*args, **kwargs)
-
-        def close(self) -> None:
-            if not self.disable and not getattr(self, "_final_printed", False):
-                self._final_printed = True
-                print(str(self), file=sys.stderr, flush=True)
-            super().close()
-
-    return FinalStateBar
