@@ -29,7 +29,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 from recipe_runs import run_seed  # noqa: E402  (a sibling script)
 
-CHAPTERS = ["data", "model", "training", "evaluation", "going-further"]
+# every chapter that runs Part 2's code (book/<name>.ipynb), in the book's order
+CHAPTERS = ["part2/data", "part2/model", "part2/training", "part2/evaluation", "part2/draw", "part2/going-further",
+            "appendix/data-integrity", "appendix/pipeline-benchmark"]
 
 
 def _env() -> dict[str, str]:
@@ -55,13 +57,13 @@ def _chapters(work: Path) -> list[str]:
     os.environ.pop("NNBOOK_TRAINING", None)
     done = []
     for name in CHAPTERS:
-        path = ROOT / "book" / "part2" / f"{name}.ipynb"
+        path = ROOT / "book" / f"{name}.ipynb"
         nb = nbformat.read(path, as_version=4)
         t0 = time.perf_counter()
         client = NotebookClient(nb, timeout=900, kernel_name="python3",
                                 resources={"metadata": {"path": str(path.parent)}})
         client.execute()
-        nbformat.write(nb, work / f"executed-{name}.ipynb")
+        nbformat.write(nb, work / f"executed-{name.replace('/', '-')}.ipynb")
         done.append(f"{name} ({time.perf_counter() - t0:.0f} s)")
         print(f"gpu-check: chapter {name} executed in {time.perf_counter() - t0:.1f} s", flush=True)
     return done
@@ -105,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"{row['median_epoch_seconds']:.3f} s/epoch, "
                   f"train {row['train_seconds']:.1f} s, command {row['command_seconds']:.1f} s ({row['step_mode']}, "
                   f"{row['precision']})", flush=True)
-        (results / recipe / "cuda-runs.json").write_text(json.dumps(rows, indent=1) + "\n")
+        if rows:  # (--tiny-seeds 0: no runs, no file)
+            (results / recipe / "cuda-runs.json").write_text(json.dumps(rows, indent=1) + "\n")
         runs += rows
 
     # the command line as a reader uses it: train, resume a finished run, evaluate, export
@@ -119,6 +122,16 @@ def main(argv: list[str] | None = None) -> int:
     _cli("export", str(run / "model.pt"), str(work / "exported.pt"))
     scripted = torch.jit.load(str(work / "exported.pt"))
     assert scripted(torch.rand(2, 1, 28, 28)).shape == (2, 10)
+    # the GPU-trained checkpoint as ONNX, run by onnxruntime on the CPU: the same answers
+    _cli("export", str(run / "model.pt"), str(work / "exported.onnx"))
+    sys.path.insert(0, str(ROOT / "src"))
+    from nnbook.mnist import checkpoint, data, evaluate, onnx_export
+
+    model, _ = checkpoint.load_model(run / "model.pt")
+    test = data.load_split(False)
+    onnx = onnx_export.onnx_scores(work / "exported.onnx", (test.images.float() / 255).numpy())
+    agreement = onnx_export.compare(onnx, evaluate.predict(model, test), test.labels)
+    assert agreement.same_class == agreement.total and agreement.max_difference < 1e-3, agreement
 
     chapters = [] if args.skip_chapters else _chapters(work)
     print(f"gpu-check: runs and executed notebooks in {work}", flush=True)

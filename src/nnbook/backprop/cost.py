@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -240,11 +240,14 @@ def cost_table(costs: Sequence[Cost]) -> pd.DataFrame:
 
 
 def styled(table: pd.DataFrame) -> Styler:
-    """:func:`cost_table` for a chapter: thousands separated, times in milliseconds, no e-notation."""
+    """:func:`cost_table` for a chapter: one column per network (so four networks fit a page's
+    width), thousands separated, times in milliseconds, no e-notation."""
+    formats: dict[str, Callable[[Any], str]] = {
+        "weights": "{:,}".format, "backprop passes": lambda v: v.replace(" forward", "").replace(" backward", ""),
+        "FD forward passes": "{:,}".format,
+        "backprop ms": "{:.3f}".format, "FD ms": "{:,.1f}".format, "FD / backprop": "{:,.0f}".format,
+        "FD timed on": str, "relative difference": scientific}
     shown = table.assign(**{"backprop ms": table["backprop seconds"] * 1e3, "FD ms": table["FD seconds"] * 1e3})
-    shown = shown.drop(columns=["backprop seconds", "FD seconds"])[
-        ["weights", "backprop passes", "FD forward passes", "backprop ms", "FD ms", "FD / backprop", "FD timed on",
-         "relative difference"]]
-    return (shown.style.format({"weights": "{:,}", "FD forward passes": "{:,}", "backprop ms": "{:.3f}",
-                                "FD ms": "{:,.1f}", "FD / backprop": "{:,.0f}", "relative difference": scientific})
-            .set_table_styles([{"selector": "td, th", "props": f"padding: {CELL_PADDING}"}]))
+    shown = pd.DataFrame({name: shown[name].map(fmt) for name, fmt in formats.items()})
+    shown = shown.rename(columns={"backprop passes": "backprop passes (forward + backward)"})
+    return shown.T.style.set_table_styles([{"selector": "td, th", "props": f"padding: {CELL_PADDING}"}])
