@@ -72,7 +72,7 @@ def test_cost_table_rows():
     assert list(table.index) == ["2-2-2", "6-5-4"]
     assert list(table["weights"]) == [8, 50]
     assert list(table["FD forward passes"]) == [16, 100]
-    assert (table["backprop passes"] == "1 forward + 1 backward").all()
+    assert (table["backprop passes (forward + backward)"] == "1 + 1").all()
     html = cost.styled(table).to_html()
     assert "e-" not in html and "×" in html and "(forward + backward)" in html and ">1 + 1<" in html
 

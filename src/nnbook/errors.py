@@ -9,7 +9,7 @@ Anything else is a bug in the package and keeps its traceback.
 
 from __future__ import annotations
 
-__all__ = ["NnbookError", "UsageError", "EnvironmentProblem", "NnbookWarning"]
+__all__ = ["NnbookError", "UsageError", "EnvironmentProblem", "NnbookWarning", "first_line"]
 
 
 class NnbookError(Exception):
@@ -26,3 +26,9 @@ class EnvironmentProblem(NnbookError):
 
 class NnbookWarning(UserWarning):
     """Something the user should know that does not stop the command (a cache that cannot be written)."""
+
+
+def first_line(exc: BaseException | str, limit: int = 200) -> str:
+    """The first line of an exception's message (or of ``exc`` itself), at most ``limit`` characters:
+    a library's error quoted inside one of ours stays one readable line."""
+    return (str(exc).splitlines() or [""])[0][:limit]

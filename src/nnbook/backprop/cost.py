@@ -228,7 +228,7 @@ def cost_table(costs: Sequence[Cost]) -> pd.DataFrame:
         rows.append({
             "network": "-".join(map(str, c.sizes)),
             "weights": c.n_weights,
-            "backprop passes": f"{c.backprop.forward_passes} forward + {c.backprop.backward_passes} backward",
+            "backprop passes (forward + backward)": f"{c.backprop.forward_passes} + {c.backprop.backward_passes}",
             "FD forward passes": c.fd_forward_passes,
             "backprop seconds": c.backprop.seconds,
             "FD seconds": c.fd_seconds,
@@ -243,11 +243,10 @@ def styled(table: pd.DataFrame) -> Styler:
     """:func:`cost_table` for a chapter: one column per network (so four networks fit a page's
     width), thousands separated, times in milliseconds, no e-notation."""
     formats: dict[str, Callable[[Any], str]] = {
-        "weights": "{:,}".format, "backprop passes": lambda v: v.replace(" forward", "").replace(" backward", ""),
+        "weights": "{:,}".format, "backprop passes (forward + backward)": str,
         "FD forward passes": "{:,}".format,
         "backprop ms": "{:.3f}".format, "FD ms": "{:,.1f}".format, "FD / backprop": "{:,.0f}".format,
         "FD timed on": str, "relative difference": scientific}
     shown = table.assign(**{"backprop ms": table["backprop seconds"] * 1e3, "FD ms": table["FD seconds"] * 1e3})
     shown = pd.DataFrame({name: shown[name].map(fmt) for name, fmt in formats.items()})
-    shown = shown.rename(columns={"backprop passes": "backprop passes (forward + backward)"})
     return shown.T.style.set_table_styles([{"selector": "td, th", "props": f"padding: {CELL_PADDING}"}])

@@ -120,7 +120,8 @@ def draw_chain_w5(problem: Problem = CLASSIC, path: str | os.PathLike[str] | Non
     from nnbook.backprop import network  # drawing the network itself needs no forward pass
 
     p = check_problem(problem)
-    fw, g = network.forward(p), network.gradients(p)
+    fw = network.forward(p)
+    g = network.backward(p, fw)  # from this forward pass, not a second one
     values = {"w5": p.weights[4], "o1": fw.o1, "a_o1": fw.a_o1, "E_total": fw.E_total}
     grads = {"E_total": 1.0, "a_o1": g.dE1_da_o1, "o1": g.delta_o1, "w5": g.dw5}
     locals_ = {"a_o1": g.dE1_da_o1, "o1": g.da_o1_do1, "w5": fw.a_h1}

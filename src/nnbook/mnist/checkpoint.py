@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from nnbook.errors import EnvironmentProblem
+from nnbook.errors import EnvironmentProblem, first_line
 from nnbook.io import write_bytes_atomic
 from nnbook.mnist.models import MODELS, build_model
 
@@ -66,7 +66,7 @@ def _why_unreadable(exc: Exception) -> str:
                 "those could run code")
     if "weights_only" in text or "Weights only" in text:  # anything else torch's safe loader refuses
         return "not a readable PyTorch checkpoint (neither a state_dict nor a resume file)"
-    first = (text.splitlines() or [""])[0][:200]
+    first = first_line(text)
     return f"not a readable PyTorch checkpoint ({type(exc).__name__}: {first})"
 
 

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from nnbook.errors import EnvironmentProblem, UsageError
+from nnbook.errors import EnvironmentProblem, UsageError, first_line
 from nnbook.io import write_bytes_atomic
 from nnbook.mnist.checkpoint import check_export_target, cpu_copy
 
@@ -92,7 +92,7 @@ def onnx_scores(path: str | Path, pixels: np.ndarray, batch_size: int = 500) -> 
     try:
         session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime's own exception types differ between versions
-        first = (str(exc).splitlines() or [""])[0][:200]
+        first = first_line(exc)
         raise OnnxModelError(f"{path}: not a readable ONNX model ({first})") from None
     names = ([i.name for i in session.get_inputs()], [o.name for o in session.get_outputs()])
     if names != ([INPUT_NAME], [OUTPUT_NAME]):
@@ -115,10 +115,6 @@ class Agreement:
     @property
     def onnx_accuracy(self) -> float:
         return self.onnx_correct / self.total
-
-    @property
-    def torch_accuracy(self) -> float:
-        return self.torch_correct / self.total
 
 
 def compare(onnx: np.ndarray, reference: torch.Tensor, labels: torch.Tensor) -> Agreement:

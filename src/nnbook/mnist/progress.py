@@ -23,9 +23,11 @@ def progress_bar_class() -> type | None:
     if os.environ.get("NNBOOK_PROGRESS", "").strip().lower() == "text":
         return None
     from tqdm.auto import tqdm
-    from tqdm.notebook import tqdm as widget_tqdm
 
-    return _widget_then_text_bar_class(tqdm) if issubclass(tqdm, widget_tqdm) else tqdm
+    # tqdm.auto loads tqdm.notebook only under Jupyter; importing it here would pull in ipywidgets
+    # for every command-line run
+    notebook = sys.modules.get("tqdm.notebook")
+    return _widget_then_text_bar_class(tqdm) if notebook and issubclass(tqdm, notebook.tqdm) else tqdm
 
 
 def _widget_then_text_bar_class(widget_tqdm: type) -> type:

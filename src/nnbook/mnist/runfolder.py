@@ -19,7 +19,7 @@ from typing import Any, Iterator
 import torch
 from torch import nn
 
-from nnbook.errors import EnvironmentProblem, UsageError
+from nnbook.errors import EnvironmentProblem, UsageError, first_line
 from nnbook.io import write_bytes_atomic, write_text_atomic
 from nnbook.mnist.config import TrainConfig
 
@@ -89,7 +89,7 @@ class RunFolder:
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:  # written atomically, so only a foreign or damaged file gets here
-            first = (str(exc).splitlines() or [""])[0][:200]
+            first = first_line(exc)
             raise RunFolderError(f"cannot resume from {path}: not a readable resume file "
                                  f"({type(exc).__name__}: {first}); {fix}") from None
         missing = [k for k in ("config", "model", "optimizer", "history")

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import nnbook
-from nnbook.errors import EnvironmentProblem
+from nnbook.errors import EnvironmentProblem, first_line
 from nnbook.mnist.config import ConfigError, TrainConfig
 from nnbook.mnist.data import MnistSplit, epoch_batches, load_split, pixel_stats
 from nnbook.mnist.device import choose_precision, device_name, select_device
@@ -200,7 +200,7 @@ def _load_state(model: nn.Module, optimizer: torch.optim.Optimizer, lr: torch.Te
 
 
 def _unloadable(folder: Path | None, what: str, exc: Exception) -> RunFolderError:
-    first = (str(exc).splitlines() or [""])[0][:200]
+    first = first_line(exc)
     return RunFolderError(f"cannot resume from {folder}/resume.pt: its {what} state does not load "
                           f"({type(exc).__name__}: {first}); use --overwrite to start again")
 
