@@ -338,3 +338,8 @@ def test_the_iteration_table_is_the_one_exemption(server: str, browser) -> None:
         "return t ? [t.scrollWidth, t.parentElement.clientWidth, t.rows.length] : null;", SCROLLS_BY_DESIGN)
     assert widths is not None, "the marked cell holds no table"
     assert widths[0] > widths[1] and widths[2] > 100, widths
+    # the detector's positive control: without the exemption, it reports that table's cell as cut off
+    cell = browser.execute_script("return [...document.querySelectorAll('div.cell')]"
+                                  ".indexOf(document.querySelector('div.cell.' + arguments[0]));", SCROLLS_BY_DESIGN)
+    unexempted = browser.execute_script(JS_OVERFLOWS, "no-such-tag")["overflows"]
+    assert cell >= 0 and any(o["cell"] == cell for o in unexempted), unexempted

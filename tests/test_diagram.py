@@ -8,6 +8,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from nnbook.backprop import diagram, network
+from reference import plain_forward
 from nnbook.backprop.problem import CLASSIC, WEIGHT_NAMES, Problem
 
 PROBLEM = Problem(inputs=(0.7, -0.3), targets=(0.25, 0.5), weights=(0.11, -0.22, 0.33, 0.44, 1.55, 0.66, -0.77, 0.88))
@@ -127,7 +128,10 @@ def test_chain_w5_shows_autograd_gradients_and_local_derivatives():
     for node, grad in expected.items():
         assert texts[f"grad-{node}"] == f"{grad:.4f}", node
     assert texts["value-o1"] == f"{o1.item():.4f}" and texts["value-a_o1"] == f"{a_o1.item():.4f}"
+    assert texts["value-w5"] == f"{p.weights[4]:.4f}"
+    assert texts["value-E_total"] == f"{plain_forward(p.weights, p.inputs, p.targets)['E_total']:.4f}"
     order = [node for node, _, _ in diagram.CHAIN_W5]
+    assert order == ["w5", "o1", "a_o1", "E_total"], "the chain from the weight to the error, in order"
     for left, right in zip(order, order[1:]):
         local = float(texts[f"local-{left}"].rsplit("= ", 1)[1].rstrip("$"))
         assert expected[right] * local == pytest.approx(expected[left], abs=2e-4)

@@ -7,6 +7,7 @@ not through the package's :func:`~nnbook.mnist.onnx_export.onnx_scores`.
 
 from __future__ import annotations
 
+import copy
 import os
 import subprocess
 import sys
@@ -84,17 +85,21 @@ def test_export_leaves_the_model_alone_and_refuses_what_it_must_not_write(ort, t
     out = ox.export_onnx(model, tmp_path / "m.onnx")
     assert model.training, "export must not switch the caller's model to eval mode"
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    x = torch.rand(7, 1, 28, 28)  # the file is the eval-mode network (BatchNorm's running statistics, no dropout)
+    with torch.no_grad():
+        expected = copy.deepcopy(model).eval()(x).numpy()
+    assert np.abs(ort.InferenceSession(str(out)).run(None, {"pixels": x.numpy()})[0] - expected).max() < 1e-4
     written = out.read_bytes()
     with pytest.raises(checkpoint.CheckpointError, match="already exists; add --force"):
         ox.export_onnx(model, out)
     assert out.read_bytes() == written
     with pytest.raises(checkpoint.CheckpointError, match="is a folder"):
         ox.export_onnx(model, tmp_path)
-    copy = tmp_path / "model.pt"
-    copy.write_bytes(BOOK_MODEL.read_bytes())
+    source = tmp_path / "model.pt"
+    source.write_bytes(BOOK_MODEL.read_bytes())
     with pytest.raises(checkpoint.CheckpointError, match="being exported"):
-        ox.export_onnx(model, copy, overwrite=True, source=copy)
-    assert copy.read_bytes() == BOOK_MODEL.read_bytes(), "the checkpoint survives"
+        ox.export_onnx(model, source, overwrite=True, source=source)
+    assert source.read_bytes() == BOOK_MODEL.read_bytes(), "the checkpoint survives"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx", "model.pt"], "no temporary left"
 
 
@@ -118,7 +123,10 @@ def test_cli_picks_the_format_by_suffix_and_refuses_an_unknown_one(ort, tmp_path
     assert capsys.readouterr().err.strip().endswith("already exists; add --force to replace it")
     assert out.read_bytes() == b"not a model"
     assert main(["export", str(BOOK_MODEL), str(out), "--force"]) == 0
-    assert len(out.read_bytes()) == len(written)
+    x = np.random.default_rng(0).random((5, 1, 28, 28), dtype=np.float32)
+    first = tmp_path / "first.onnx"
+    first.write_bytes(written)
+    np.testing.assert_allclose(ox.onnx_scores(out, x), ox.onnx_scores(first, x), rtol=0, atol=1e-6)  # replaced
 
 
 def _without(module: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:

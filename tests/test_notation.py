@@ -10,7 +10,8 @@ import pytest
 from nnbook.errors import UsageError
 from nnbook.notation import scientific
 
-BOOK = Path(__file__).resolve().parents[1] / "book"
+ROOT = Path(__file__).resolve().parents[1]
+BOOK = ROOT / "book"
 SUPER = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
 
 
@@ -87,3 +88,17 @@ def test_the_scanner_sees_prose_and_skips_code():
 def test_no_e_notation_in_prose(chapter):
     hits = [f"line {n}: {h}" for n, line in prose_lines(chapter.read_text(encoding="utf-8")) for h in e_notation(line)]
     assert not hits, f"e-notation in the prose of {chapter.name} (use nnbook.notation.scientific): {hits}"
+
+
+@pytest.mark.parametrize("chapter", sorted(BOOK.rglob("*.md")), ids=lambda p: str(p.relative_to(BOOK)))
+def test_no_e_notation_in_the_numbers_a_chapter_shows(chapter):
+    """What the glued numbers became, as the paired notebook records them from the build: a glue
+    role with no format spec is written by str(), which turns small floats into e-notation."""
+    import notebooks
+
+    pair = notebooks.pair_of(chapter)
+    if not pair.is_file():  # not a chapter of the book (the set-up cell's source, a README)
+        assert chapter.name not in {md.name for md in notebooks.chapters(ROOT)}
+        return
+    shown = {role: text for role, text in notebooks.recorded_glue(pair).items() if LITERAL.search(text)}
+    assert not shown, f"e-notation in the numbers {chapter.name} shows: {shown}"
