@@ -191,7 +191,45 @@
     });
   }
 
-  // The training chapter's controls.
+  // The nudge-a-weight control of both pages: choose a weight and ε; returns show(w, inputs,
+  // targets, E, slopes), which writes the actual change of E_total when that weight moves by ε
+  // next to the slope's prediction. `explain` (the forward page, before the derivation) adds the
+  // change per unit of the weight and says where the slope comes from.
+  function nudgeControl(root, explain) {
+    const nudge = element("div", { class: "block nudge" }, root);
+    element("label", { text: "Nudge " }, nudge);
+    const which = element("select", { class: "nudge-weight", "aria-label": "weight to nudge" }, nudge);
+    CLASSIC.weights.forEach((_, k) => element("option", { value: k, text: "w" + (k + 1) }, which));
+    element("label", { text: " by ε = " }, nudge);
+    const epsilon = element("input", { type: "number", value: 0.01, step: 0.001, class: "nudge-epsilon",
+                                       "aria-label": "epsilon" }, nudge);
+    const nudged = element("div", { class: "nudge-result" }, nudge);
+    return function show(w, inputs, targets, E, slopes) {
+      const j = parseInt(which.value, 10), eps = parseFloat(epsilon.value), name = "w" + (j + 1);
+      nudged.innerHTML = "";
+      if (!(Number.isFinite(eps) && eps !== 0)) {
+        element("div", { class: "note", text: "ε must be a number other than 0" }, nudged);
+        return;
+      }
+      const moved = w.slice();
+      moved[j] += eps;
+      const actual = forward(moved, inputs, targets).E_total - E;
+      element("div", { class: "nudge-actual", text: "actual change of E_total: " + fmt(actual) }, nudged);
+      if (explain) {
+        element("div", { class: "nudge-ratio", text: "change per unit of " + name + ", ΔE_total / ε: " +
+                                                     fmt(actual / eps) }, nudged);
+      }
+      element("div", { class: "nudge-predicted", text: "predicted, ∂E_total/∂" + name + " × ε: " +
+                                                       fmt(slopes[j] * eps) }, nudged);
+      if (explain) {
+        element("div", { class: "note", text: "The prediction uses the derivative ∂E_total/∂" + name +
+                         ", which the next chapter derives; the smaller ε, the closer the two." }, nudged);
+      }
+    };
+  }
+
+  // The training chapter's controls. (Its slopes are the gradients with any "break it" slip on, so
+  // a slipped derivation shows in the nudge too.)
   function mount(root) {
     const grid = element("div", { class: "grid" }, root);
     ["", "", "value", "dE_total/dw", "finite-difference check"].forEach((t) => element("span", { class: "head", text: t }, grid));
@@ -224,14 +262,7 @@
                                     "aria-label": "step" }, scrub);
     const at = element("div", { class: "at-step" }, scrub);
 
-    const nudge = element("div", { class: "block nudge" }, root);
-    element("label", { text: "Nudge " }, nudge);
-    const which = element("select", { class: "nudge-weight", "aria-label": "weight to nudge" }, nudge);
-    CLASSIC.weights.forEach((_, k) => element("option", { value: k, text: "w" + (k + 1) }, which));
-    element("label", { text: " by ε = " }, nudge);
-    const epsilon = element("input", { type: "number", value: 0.01, step: 0.001, class: "nudge-epsilon",
-                                       "aria-label": "epsilon" }, nudge);
-    const nudged = element("div", { class: "nudge-result" }, nudge);
+    const showNudge = nudgeControl(root, false);
 
     function update() {
       const w = weights.map((s) => parseFloat(s.input.value));
@@ -263,16 +294,7 @@
         h.weights[k].map((v) => v.toFixed(4)).join(", ");
       drawCurve(h.loss, k);
 
-      const j = parseInt(which.value, 10), eps = parseFloat(epsilon.value);
-      if (Number.isFinite(eps)) {
-        const moved = w.slice();
-        moved[j] += eps;
-        const actual = forward(moved, h.inputs, h.targets).E_total - h.loss[0];
-        nudged.innerHTML = "";
-        element("div", { class: "nudge-actual", text: "actual change of E_total: " + fmt(actual) }, nudged);
-        element("div", { class: "nudge-predicted", text: "predicted, dE_total/dw × ε: " +
-                                                        fmt(h.gradients[j] * eps) }, nudged);
-      }
+      showNudge(w, h.inputs, h.targets, h.loss[0], h.gradients);
     }
 
     function drawCurve(loss, k) {
@@ -325,14 +347,7 @@
       cells[name] = element("td", { class: "value" }, row);
     }
 
-    const nudge = element("div", { class: "block nudge" }, root);
-    element("label", { text: "Nudge " }, nudge);
-    const which = element("select", { class: "nudge-weight", "aria-label": "weight to nudge" }, nudge);
-    CLASSIC.weights.forEach((_, k) => element("option", { value: k, text: "w" + (k + 1) }, which));
-    element("label", { text: " by ε = " }, nudge);
-    const epsilon = element("input", { type: "number", value: 0.01, step: 0.001, class: "nudge-epsilon",
-                                       "aria-label": "epsilon" }, nudge);
-    const nudged = element("div", { class: "nudge-result" }, nudge);
+    const showNudge = nudgeControl(root, true);
 
     function update() {
       const w = weights.map((s) => parseFloat(s.input.value));
@@ -342,23 +357,7 @@
       colourDiagram(svg, w);
       for (const [name, text] of Object.entries(activations)) text.textContent = f["a_" + name].toFixed(4);
 
-      const j = parseInt(which.value, 10), eps = parseFloat(epsilon.value);
-      nudged.innerHTML = "";
-      if (!(Number.isFinite(eps) && eps !== 0)) {
-        element("div", { class: "note", text: "ε must be a number other than 0" }, nudged);
-        return;
-      }
-      const moved = w.slice();
-      moved[j] += eps;
-      const actual = forward(moved, CLASSIC.inputs, CLASSIC.targets).E_total - f.E_total;
-      const slope = gradients(w, CLASSIC.inputs, CLASSIC.targets)[j];
-      element("div", { class: "nudge-actual", text: "actual change of E_total: " + fmt(actual) }, nudged);
-      element("div", { class: "nudge-ratio", text: "change per unit of w" + (j + 1) + ", ΔE_total / ε: " +
-                                                   fmt(actual / eps) }, nudged);
-      element("div", { class: "nudge-predicted", text: "predicted, ∂E_total/∂w" + (j + 1) + " × ε: " +
-                                                       fmt(slope * eps) }, nudged);
-      element("div", { class: "note", text: "The prediction uses the derivative ∂E_total/∂w" + (j + 1) +
-                       ", which the next chapter derives; the smaller ε, the closer the two." }, nudged);
+      showNudge(w, CLASSIC.inputs, CLASSIC.targets, f.E_total, gradients(w, CLASSIC.inputs, CLASSIC.targets));
     }
 
     root.addEventListener("input", update);

@@ -33,6 +33,13 @@
       bias: take(layer.out),
     }));
     if (at !== bytes.length) throw new Error("digits.js: the weights file does not match its layer list");
+    // conv() and maxpool() below compute only this geometry; anything else would give wrong scores
+    // silently (while geometry() would still draw right receptive fields)
+    const fits = (l) => l.type === "conv" ? l.stride === 1 && l.padding === 0
+      : l.type !== "maxpool" || (l.size === 2 && l.stride === 2 && l.padding === 0);
+    const misfit = layers.find((l) => !fits(l));
+    if (misfit) throw new Error("digits.js: no forward pass for a " + misfit.type + " of size " + misfit.size +
+                                ", stride " + misfit.stride + ", padding " + misfit.padding);
     return layers;
   }
 
