@@ -21,13 +21,14 @@ import numpy as np
 import pytest
 import torch
 
+from nnbook.mnist import web
 from test_browser import BUILD, HTML, ROOT, browser, server  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.browser
 
 PAGE = "book/part2/draw.html"
 MODEL = ROOT / "results" / "book" / "cpu-seed1" / "model.pt"
-N_IMAGES, BATCH = 1000, 100
+N_IMAGES, BATCH = web.CHECKED_IMAGES, 100
 FIGURES: dict[str, object] = {}
 
 READY = """
@@ -158,7 +159,7 @@ def test_page_network_equals_pytorch_on_test_images(server: str, browser, refere
     FIGURES.update(images_compared=N_IMAGES, same_class=same, max_score_gap=gap,
                    page_accuracy=float((got.argmax(1) == test.labels[:N_IMAGES].numpy()).mean()))
     assert same == N_IMAGES, f"the page and PyTorch classify {N_IMAGES - same} test images differently"
-    assert gap < 1e-3, f"scores differ by up to {gap}"
+    assert gap < web.CHECKED_TOLERANCE, f"scores differ by up to {gap}"
     assert not _severe(browser)
 
 
@@ -394,7 +395,7 @@ def test_page_works_from_the_disk_with_the_network_off(browser, reference) -> No
 
 def test_the_site_serves_the_checkpoint_folded(reference) -> None:
     """The weights in the built site are the committed checkpoint's, folded, bit for bit."""
-    from nnbook.mnist import fold, web
+    from nnbook.mnist import fold
 
     model, _ = reference
     folder = HTML / "_static" / "digits"

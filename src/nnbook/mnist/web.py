@@ -23,8 +23,12 @@ from nnbook.io import write_text_atomic
 from nnbook.mnist.fold import fold_model
 from nnbook.paths import project_root
 
-__all__ = ["page_folder", "export_weights", "read_weights", "page_weight", "WEIGHTS_NAME", "SCRIPT_NAME"]
+__all__ = ["page_folder", "export_weights", "read_weights", "page_weight", "WEIGHTS_NAME", "SCRIPT_NAME",
+           "CHECKED_IMAGES", "CHECKED_TOLERANCE"]
 
+#: what the browser tests require of the page's network (and the chapter says): the same class as
+#: PyTorch and every score within CHECKED_TOLERANCE, on the first CHECKED_IMAGES test images
+CHECKED_IMAGES, CHECKED_TOLERANCE = 1000, 1e-3
 SCRIPT_NAME = "digits.js"  #: the forward pass, preprocessing and drawing pad (committed)
 WEIGHTS_NAME = "digits-weights.js"  #: written by :func:`export_weights` at build time (not committed)
 _PREFIX = "(window.nnbook = window.nnbook || {}).digitsNetwork = "
