@@ -46,15 +46,10 @@ unit: $(STAMP) system-deps
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-test: $(STAMP) system-deps lint
-	# the readers' runtimes the tests install (.envs/: Binder's, the oldest versions) are built
-	# beside the book build, which mostly computes while pip mostly waits on the disk
-	mkdir -p _build
-	$(BIN)/python tools/test_envs.py > _build/test-envs.log 2>&1 & envs=$$!; \
-	  $(MAKE) book; wait $$envs || { cat _build/test-envs.log; exit 1; }
-	cat _build/test-envs.log
-	# the build has executed every chapter once; the tests read what it ran (no second execution)
-	NNBOOK_TRAINING=quick $(BIN)/python -m pytest tests
+# every test, on two cores: what waits on the disk (the readers' runtimes in .envs/, Debian
+# packages) beside what computes (the build beside the tests that need neither); see tools/test.sh
+test:
+	PYTHON=$(PYTHON) bash tools/test.sh
 
 notebooks: $(STAMP)
 	$(BIN)/python tools/notebooks.py --write

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
 import sys
 from pathlib import Path
 
@@ -51,3 +54,25 @@ def meta_default_device():
         yield
     finally:
         torch.set_default_device(None)
+
+
+@pytest.fixture
+def enospc_on_file(monkeypatch: pytest.MonkeyPatch):
+    """``fail(n)``: the n-th ``os.fsync`` of a regular file raises ENOSPC, as a full disk does on
+    file systems that allocate late (ext4, XFS, NFS). Every atomic write fsyncs before its rename."""
+    real = os.fsync
+
+    def fail(n: int) -> None:
+        count = [0]
+
+        def fsync(fd: int) -> None:
+            if stat.S_ISREG(os.fstat(fd).st_mode):
+                count[0] += 1
+                if count[0] == n:
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            real(fd)
+
+        monkeypatch.setattr(os, "fsync", fsync)
+
+    yield fail
+    monkeypatch.setattr(os, "fsync", real)

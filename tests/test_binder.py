@@ -63,6 +63,7 @@ def test_binder_pins_the_builds_versions_with_cpu_only_torch() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.runtimes
 def test_fresh_binder_environment_runs_chapters() -> None:
     try:
         python = test_envs.environment("binder")

@@ -18,7 +18,7 @@ import test_envs
 from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[1]
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.runtimes]
 #: Part 1's tests that need no PyTorch (run on Python 3.10 with the oldest dependencies)
 PART1_TESTS = ["tests/test_io.py", "tests/test_sheet.py", "tests/test_diagram.py", "tests/test_network.py",
                "tests/test_plots.py"]

@@ -180,5 +180,8 @@ def test_compare_counts_disagreements() -> None:
     agreement = ox.compare(onnx, reference, torch.tensor([0, 1, 1]))
     assert (agreement.same_class, agreement.total, agreement.max_difference) == (2, 3, 1.5)
     assert (agreement.torch_correct, agreement.onnx_correct) == (2, 1)
+    onnx[1] = [0.0, 1.0 + 2**-17]  # a rounding-sized difference reads as a power of ten, never "e-06"
+    shown = ox.compare(onnx, reference, torch.tensor([0, 1, 1]))._repr_markdown_()
+    assert shown == "same class for 3 of 3 images; largest score difference 7.6 × 10⁻⁶; correct: ONNX 2, PyTorch 2"
     with pytest.raises(UsageError, match="do not match"):
         ox.compare(onnx[:2], reference, torch.tensor([0, 1, 1]))

@@ -9,13 +9,14 @@ and what is left on disk. Runs use 256 training images and 2 epochs.
 
 from __future__ import annotations
 
-import errno
+import io
 import json
 import os
 import shutil
 import signal
 import stat
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -183,28 +184,6 @@ def test_export_into_a_read_only_folder_onto_a_folder_or_a_fifo(tmpfs, reference
 
 # --- the same disk errors, faked where the operating system reports them -----------------------
 
-@pytest.fixture
-def enospc_on_file(monkeypatch: pytest.MonkeyPatch):
-    """``fail(n)``: the n-th ``os.fsync`` of a regular file raises ENOSPC, as a full disk does on
-    file systems that allocate late (ext4, XFS, NFS). Every atomic write fsyncs before its rename."""
-    real = os.fsync
-
-    def fail(n: int) -> None:
-        count = [0]
-
-        def fsync(fd: int) -> None:
-            if stat.S_ISREG(os.fstat(fd).st_mode):
-                count[0] += 1
-                if count[0] == n:
-                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-            real(fd)
-
-        monkeypatch.setattr(os, "fsync", fsync)
-
-    yield fail
-    monkeypatch.setattr(os, "fsync", real)
-
-
 def test_faked_full_disk_while_writing_a_checkpoint_then_resume(enospc_on_file, reference, capsys,
                                                                 tmp_path) -> None:
     out = tmp_path / "run"
@@ -312,31 +291,54 @@ def test_a_resume_file_that_never_ends_is_refused(capsys, tmp_path) -> None:
 
 # --- signals ----------------------------------------------------------------------------------------
 
-def _signal_at_epoch(monkeypatch: pytest.MonkeyPatch, epoch: int, signum: int) -> None:
-    real = T._run_epoch
+class _Watched(io.StringIO):
+    """An output a user watches, pressing a key (sending ``signum`` to this process) as soon as
+    ``cue`` appears in it: the signal arrives where the program is at that moment, as a real one does."""
 
-    def run_epoch(n: int, *args, **kwargs):
-        if n == epoch:
-            os.kill(os.getpid(), signum)  # delivered now: the handler runs before the next bytecode
-        return real(n, *args, **kwargs)
+    def __init__(self, cue: str | None = None, signum: int = signal.SIGINT) -> None:
+        super().__init__()
+        self.cue, self.signum = cue, signum
 
-    monkeypatch.setattr(T, "_run_epoch", run_epoch)
+    def write(self, text: str) -> int:
+        n = super().write(text)
+        if self.cue is not None and self.cue in self.getvalue():
+            self.cue = None
+            os.kill(os.getpid(), self.signum)  # delivered now: the handler runs before the next bytecode
+        return n
+
+
+def _run_watched(monkeypatch: pytest.MonkeyPatch, argv: list, stdout: _Watched, stderr: _Watched) -> int:
+    """``main(argv)`` with its output going to the watched streams; the exit status. Ctrl-C raises
+    KeyboardInterrupt as in a terminal, even where this process was started with SIGINT ignored
+    (a shell's background job)."""
+    monkeypatch.setattr(sys, "stdout", stdout)
+    monkeypatch.setattr(sys, "stderr", stderr)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return main([str(a) for a in argv])
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        monkeypatch.undo()
+
+
+WITH_PROGRESS = [a for a in ARGS if a != "--no-progress"]  # the progress bar and the epoch lines are the cues
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
-def test_a_signal_during_the_first_epoch_leaves_nothing(signum, monkeypatch, capsys, tmp_path) -> None:
+def test_a_signal_during_the_first_epoch_leaves_nothing(signum, monkeypatch, tmp_path) -> None:
     out = tmp_path / "run"
-    _signal_at_epoch(monkeypatch, 1, signum)
-    status, _, err = _run(capsys, *ARGS, "--out", out)
-    assert status == 130 and "nothing to resume, run the command again" in err and not out.exists()
+    err = _Watched("epoch 1/2", signum)  # the first epoch's progress bar has appeared: its steps are running
+    status = _run_watched(monkeypatch, [*WITH_PROGRESS, "--out", out], _Watched(), err)
+    assert err.cue is None, "the signal was sent"
+    assert status == 130 and "nothing to resume, run the command again" in err.getvalue() and not out.exists()
 
 
 def test_sigterm_after_an_epoch_keeps_it_for_resume(reference, monkeypatch, capsys, tmp_path) -> None:
     out = tmp_path / "run"
-    _signal_at_epoch(monkeypatch, 2, signal.SIGTERM)
-    status, _, err = _run(capsys, *ARGS, "--out", out)
-    assert status == 130 and "continue with --resume" in err
-    monkeypatch.undo()
+    stdout, err = _Watched("epoch  1:", signal.SIGTERM), _Watched()  # the first epoch's line: it is saved
+    status = _run_watched(monkeypatch, [*WITH_PROGRESS, "--out", out], stdout, err)
+    assert stdout.cue is None and "epoch  2:" not in stdout.getvalue(), "stopped after the first epoch"
+    assert status == 130 and "continue with --resume" in err.getvalue()
     assert _run(capsys, *ARGS, "--out", out, "--resume")[0] == 0
     assert _rows(json.loads((out / "history.json").read_text())) == _rows(reference[1])
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL, "main() restores the handler it replaced"

@@ -23,6 +23,8 @@ from nnbook.backprop.network import forward, gradients
 from nnbook.backprop.problem import CLASSIC, FORWARD_NAMES, WEIGHT_NAMES, Problem, Weights, check_problem
 
 __all__ = [
+    "AGREEMENT",
+    "FD_STEP",
     "torch_forward",
     "autograd_gradients",
     "finite_difference_gradients",
@@ -35,6 +37,13 @@ __all__ = [
     "check_table",
     "slipped_dw7",
 ]
+
+#: how closely a recomputation outside Python must match this package: the interactive pages'
+#: JavaScript and the workbook recalculated by LibreOffice (the tests hold them to it; the book quotes it)
+AGREEMENT = 1e-9
+
+#: the step h of the central finite differences (see :func:`finite_difference_gradients`)
+FD_STEP = 1e-6
 
 #: the sympy symbols' names: the weights, then i1, i2, t1, t2, b1, b2
 SYMBOL_NAMES: tuple[str, ...] = (*WEIGHT_NAMES, "i1", "i2", "t1", "t2", "b1", "b2")
@@ -79,7 +88,7 @@ def autograd_gradients(problem: Problem = CLASSIC) -> tuple[float, Weights]:
 # finite differences
 # ---------------------------------------------------------------------------------------------
 
-def finite_difference_gradients(problem: Problem = CLASSIC, h: float = 1e-6) -> Weights:
+def finite_difference_gradients(problem: Problem = CLASSIC, h: float = FD_STEP) -> Weights:
     """Central differences (E(w + h) - E(w - h)) / 2h for each weight, from the forward pass alone.
 
     The error is O(h^2) from truncation plus O(eps / h) from rounding; h = 1e-6 balances them at

@@ -24,6 +24,7 @@ from torch import nn
 from nnbook.errors import EnvironmentProblem, UsageError, first_line
 from nnbook.io import write_bytes_atomic
 from nnbook.mnist.checkpoint import check_export_target, cpu_copy
+from nnbook.notation import scientific
 
 __all__ = ["OnnxUnavailable", "OnnxModelError", "Agreement", "export_onnx", "onnx_scores", "compare",
            "INPUT_NAME", "OUTPUT_NAME", "OPSET", "INSTALL"]
@@ -115,6 +116,14 @@ class Agreement:
     @property
     def onnx_accuracy(self) -> float:
         return self.onnx_correct / self.total
+
+    def __str__(self) -> str:
+        return (f"same class for {self.same_class:,} of {self.total:,} images; largest score difference "
+                f"{scientific(self.max_difference)}; correct: ONNX {self.onnx_correct:,}, "
+                f"PyTorch {self.torch_correct:,}")
+
+    def _repr_markdown_(self) -> str:  # how a notebook shows it: a sentence, no e-notation
+        return str(self)
 
 
 def compare(onnx: np.ndarray, reference: torch.Tensor, labels: torch.Tensor) -> Agreement:
