@@ -1,49 +1,67 @@
 #!/usr/bin/env bash
-# `make test`: the book built (every chapter executed once) and every test, on two cores.
+# `make test`: the book built (every chapter executed once) and every test, in two lanes, one per core.
 #
-# What mostly waits on the disk runs beside what mostly computes:
 #   background  the readers' runtimes (.envs/, tools/test_envs.py) and the Debian packages
-#   foreground  .venv, the linter, then the book build beside the tests that need neither
-#   last        the tests that read the build, drive Chromium or LibreOffice, or use .envs/
-# Each part's output is printed whole when it ends; the exit status fails if any part failed.
+#   first       .venv (pip) and the linter
+#   lane 1      the book build, then the tests that read it, drive Chromium or run LibreOffice
+#   lane 2      the tests that need neither, then (once .envs/ is ready) those that run in .envs/
+# Each lane runs one thread of PyTorch: two processes with two threads each on two cores spend
+# their time waiting for each other. A lane's output is printed whole when it ends; the exit
+# status fails if any part failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
-BIN=.venv/bin
-LATE="browser or built or spreadsheet or runtimes"
-mkdir -p _build
+PYTEST=(.venv/bin/python -m pytest tests -p no:cacheprovider --durations=10)
+BUILT="browser or built or spreadsheet"
+RUNTIMES="runtimes"
+export NNBOOK_TRAINING=quick OMP_NUM_THREADS=1
+LOGS=_build/test-logs
+rm -rf "$LOGS" && mkdir -p "$LOGS"
 started=$(date +%s)
 say() { echo "== make test, $(( $(date +%s) - started )) s: $*"; }
-failed=()
-children=()
-trap 'kill "${children[@]}" 2>/dev/null' EXIT
+trap 'kill $(jobs -p) 2>/dev/null' EXIT
 
-"$PYTHON" tools/test_envs.py > _build/test-envs.log 2>&1 & envs=$!; children+=("$envs")
-bash tools/system-deps.sh > _build/system-deps.log 2>&1 & deps=$!; children+=("$deps")
+background() {  # name, command...: run it in the background; its exit status lands in $LOGS/name.status
+  local name=$1; shift
+  ( "$@" > "$LOGS/$name.log" 2>&1; echo $? > "$LOGS/$name.status" ) &
+}
+
+await() {  # name: wait for a background job, print its log, succeed if it did
+  while [ ! -f "$LOGS/$1.status" ]; do sleep 1; done
+  cat "$LOGS/$1.log"
+  [ "$(cat "$LOGS/$1.status")" = 0 ] || { echo "FAILED: $1"; return 1; }
+}
+
+background runtimes "$PYTHON" tools/test_envs.py
+background debian bash tools/system-deps.sh
 
 make --no-print-directory venv lint || { say "the virtual environment or the linter failed"; exit 1; }
+say "environment ready; two lanes start"
 
-# the build's own variables (quick training, static progress lines) are set by `make book`
-make --no-print-directory book > _build/book.log 2>&1 & book=$!; children+=("$book")
-say "book build started; the tests that need neither the build nor .envs/ run meanwhile"
-NNBOOK_TRAINING=quick $BIN/python -m pytest tests -m "not ($LATE)" || failed+=("unit tests")
-
-wait "$book" && say "book built" || failed+=("book build")
-cat _build/book.log
-wait "$deps" || { cat _build/system-deps.log; failed+=("system packages"); }
-wait "$envs" || failed+=("readers' runtimes")
-cat _build/test-envs.log
-children=()
-
-if [[ " ${failed[*]} " == *" book build "* ]]; then
-  say "skipping the tests of the build: it failed"
-else
+lane1() {
+  make --no-print-directory book || { echo "FAILED: book build"; return 1; }
+  await debian || return 1
   # the build has executed every chapter once; these tests read what it ran (no second execution)
-  NNBOOK_TRAINING=quick $BIN/python -m pytest tests -m "$LATE" || failed+=("tests of the build and runtimes")
-fi
+  "${PYTEST[@]}" -m "$BUILT" || { echo "FAILED: tests of the build"; return 1; }
+}
 
-if (( ${#failed[@]} )); then
-  say "FAILED: ${failed[*]}"
+lane2() {
+  local status=0
+  "${PYTEST[@]}" -m "not ($BUILT or $RUNTIMES)" || { echo "FAILED: unit tests"; status=1; }
+  await runtimes || return 1
+  "${PYTEST[@]}" -m "$RUNTIMES" || { echo "FAILED: tests in the readers' runtimes"; status=1; }
+  return $status
+}
+
+background lane1 lane1
+background lane2 lane2
+failed=0
+await lane2 || failed=1
+say "lane 2 ended (unit tests, then the readers' runtimes)"
+await lane1 || failed=1
+say "lane 1 ended (book build, then the tests of the build)"
+if (( failed )); then
+  say "FAILED"
   exit 1
 fi
 say "every part passed"
