@@ -131,8 +131,8 @@ def test_mean_of_per_example_gradients_is_the_batch_gradient(seed: int) -> None:
     per = minibatch.per_example_gradients(params, X, T)
     loss, auto = checks.autograd_batch(params, X, T)
     mean = minibatch.mean_gradient(per)
-    assert abs(mean["E"] - loss) < 1e-14
-    np.testing.assert_allclose(mean.drop("E").to_numpy(), auto, rtol=1e-12, atol=1e-15)
+    assert abs(mean["loss"] - loss) < 1e-14
+    np.testing.assert_allclose(mean.drop("loss").to_numpy(), auto, rtol=1e-12, atol=1e-15)
     matrix = minibatch.batch_gradients(params, X, T)
     np.testing.assert_allclose(matrix.vector(), auto, rtol=1e-12, atol=1e-15)
     assert abs(matrix.loss - loss) < 1e-14

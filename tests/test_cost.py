@@ -77,6 +77,21 @@ def test_cost_table_rows():
     assert "e-" not in html and "×" in html and "(forward + backward)" in html and ">1 + 1<" in html
 
 
+def test_the_shown_ratio_is_the_division_of_the_shown_times():
+    """A reader who divides the two printed times gets the printed ratio, and each printed time is
+    the measured one rounded to the printed decimals."""
+    table = cost.cost_table([cost.measure((2, 2, 2)), cost.measure((6, 5, 4))])
+    shown = cost.styled(table).data
+    for net in shown.columns:
+        bp, fd = (float(shown.loc[row, net].replace(",", "")) for row in ("backprop ms", "FD ms"))
+        assert shown.loc["FD / backprop", net] == f"{fd / bp:,.0f}"
+        half = 0.5 * 10.0 ** -cost.MS_DECIMALS + 1e-12
+        assert abs(bp - 1e3 * table.loc[net, "backprop seconds"]) <= half
+        assert abs(fd - 1e3 * table.loc[net, "FD seconds"]) <= half
+    with pytest.raises(UsageError, match="0 ms"):
+        cost.shown_ratio(1.0, 1e-7)
+
+
 @pytest.mark.parametrize("kwargs", [dict(sizes=(3,)), dict(sizes=(3, 0, 2)), dict(sizes=(2, 2), batch=0),
                                     dict(sizes=(2, 2.5))])
 def test_bad_networks_are_refused(kwargs):

@@ -27,7 +27,9 @@ def test_diagram_labels_every_neuron_and_weight_from_the_problem():
     for name, w in zip(WEIGHT_NAMES, PROBLEM.weights):
         assert texts[f"label-{name}"] == f"{name} = {w:.2f}"
     shown = [t.get_text() for ax in fig.axes for t in ax.texts]
-    assert {f"{x:g}" for x in PROBLEM.inputs} | {f"target {t:g}" for t in PROBLEM.targets} <= set(shown)
+    assert {f"{x:.2f}" for x in PROBLEM.inputs} | {f"target {t:.2f}" for t in PROBLEM.targets} <= set(shown)
+    classic = {t.get_text() for ax in diagram.draw_network(CLASSIC).axes for t in ax.texts}
+    assert {"0.05", "0.10", "target 0.01", "target 0.99"} <= classic  # as the chapter's text writes them
 
 
 def _net_inputs(problem: Problem) -> dict[str, float]:

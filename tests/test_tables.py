@@ -24,6 +24,15 @@ def test_numbers_keep_their_decimals_and_negative_neighbours_stay_apart():
     assert tables.number_table(frame).data.equals(frame)
 
 
+def test_an_integer_index_has_its_thousands_separated():
+    frame = pd.DataFrame({"E": [0.5, 0.25, 0.125]}, index=[0, 1_000, 10_000])
+    html = tables.number_table(frame, decimals=3).to_html()
+    rows = [r.strip() for r in re.findall(r'<th[^>]*class="row_heading[^"]*"[^>]*>(.*?)</th>', html, re.S)]
+    assert rows == ["0", "1,000", "10,000"]
+    named = pd.DataFrame({"E": [0.5]}, index=["w1000"])  # a name is left as it is
+    assert "w1000" in tables.number_table(named).to_html()
+
+
 def test_a_series_becomes_one_column():
     html = tables.number_table(pd.Series([0.25, -1.5], name="value"), decimals=2).to_html()
     assert _cells(html) == ["0.25", "-1.50"]

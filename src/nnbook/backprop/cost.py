@@ -30,7 +30,10 @@ from nnbook.notation import scientific
 from nnbook.errors import UsageError
 
 __all__ = ["Network", "GradientRun", "Cost", "random_network", "backprop", "finite_differences", "measure",
-           "cost_table", "styled"]
+           "cost_table", "MS_DECIMALS", "shown_ms", "shown_ratio", "styled"]
+
+#: times are shown in milliseconds with this many decimals, in the table and in the prose alike
+MS_DECIMALS = 3
 
 
 @dataclass
@@ -239,14 +242,32 @@ def cost_table(costs: Sequence[Cost]) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("network")
 
 
+def shown_ms(seconds: float) -> float:
+    """``seconds`` in milliseconds, rounded to :data:`MS_DECIMALS` decimals as the chapter shows them."""
+    return round(float(seconds) * 1e3, MS_DECIMALS)
+
+
+def shown_ratio(fd_seconds: float, backprop_seconds: float) -> float:
+    """FD's time over backprop's, divided as *shown* (:func:`shown_ms`), so a reader who divides the
+    two printed times gets the printed ratio; a time that rounds to 0 ms cannot be divided by."""
+    bp = shown_ms(backprop_seconds)
+    if bp <= 0:
+        raise UsageError(f"a backprop time of {backprop_seconds!r} s shows as 0 ms: no ratio can be read from it")
+    return shown_ms(fd_seconds) / bp
+
+
 def styled(table: pd.DataFrame) -> Styler:
     """:func:`cost_table` for a chapter: one column per network (so four networks fit a page's
-    width), thousands separated, times in milliseconds, no e-notation."""
+    width), thousands separated, times in milliseconds to :data:`MS_DECIMALS` decimals and their
+    ratio divided from those shown times, no e-notation."""
+    ms = "{:,.%df}" % MS_DECIMALS
     formats: dict[str, Callable[[Any], str]] = {
         "weights": "{:,}".format, "backprop passes (forward + backward)": str,
         "FD forward passes": "{:,}".format,
-        "backprop ms": "{:.3f}".format, "FD ms": "{:,.1f}".format, "FD / backprop": "{:,.0f}".format,
+        "backprop ms": ms.format, "FD ms": ms.format, "FD / backprop": "{:,.0f}".format,
         "FD timed on": str, "relative difference": scientific}
-    shown = table.assign(**{"backprop ms": table["backprop seconds"] * 1e3, "FD ms": table["FD seconds"] * 1e3})
+    shown = table.assign(**{
+        "backprop ms": table["backprop seconds"].map(shown_ms), "FD ms": table["FD seconds"].map(shown_ms),
+        "FD / backprop": [shown_ratio(fd, bp) for fd, bp in zip(table["FD seconds"], table["backprop seconds"])]})
     shown = pd.DataFrame({name: shown[name].map(fmt) for name, fmt in formats.items()})
     return shown.T.style.set_table_styles([{"selector": "td, th", "props": f"padding: {CELL_PADDING}"}])

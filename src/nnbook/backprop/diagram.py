@@ -81,7 +81,8 @@ def _draw_neurons(ax: Axes, inputs: tuple[float, float]) -> None:
                     va="center", fontsize=12, zorder=4, gid=f"activation-{name}",
                     bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.9))
     for k in (0, 1):
-        ax.text(-0.28, pos[f"i{k + 1}"][1], f"{inputs[k]:g}", ha="right", va="center", fontsize=12)
+        # two decimals, as the weights and the text write them: 0.10, not 0.1
+        ax.text(-0.28, pos[f"i{k + 1}"][1], f"{inputs[k]:.2f}", ha="right", va="center", fontsize=12)
     for px, label in ((0.0, "inputs"), (1.0, "hidden layer"), (2.0, "outputs"), (3.0, "errors")):
         ax.text(px, 1.42, label, ha="center", va="bottom", fontsize=12, color="0.35")
 
@@ -95,7 +96,7 @@ def _draw_errors(ax: Axes, targets: tuple[float, float]) -> None:
         ax.text(px, py, name, ha="center", va="center", fontsize=14, weight="bold", zorder=4,
                 gid=f"error-{name}", bbox=dict(boxstyle="round,pad=0.4", fc=_COLOURS["E"], ec="0.3"))
         dy = 0.2 if k == 0 else -0.2
-        ax.text(px, py + dy, f"target {targets[k]:g}", ha="center", va="center", fontsize=12)
+        ax.text(px, py + dy, f"target {targets[k]:.2f}", ha="center", va="center", fontsize=12)
     ax.text(3.0, 0.5, r"$E_\mathrm{total} = E_1 + E_2$", ha="center", va="center", fontsize=12,
             gid="error-total")
 

@@ -22,7 +22,8 @@ CELL_PADDING = "0.15em 0.9em"
 
 
 def number_table(frame: pd.DataFrame | pd.Series, decimals: int = 9, tiny: Sequence[str] = ()) -> Styler:
-    """``frame`` styled for a chapter: ``decimals`` fixed decimals, columns ``tiny`` as 1.2 × 10⁻¹⁷.
+    """``frame`` styled for a chapter: ``decimals`` fixed decimals, columns ``tiny`` as 1.2 × 10⁻¹⁷,
+    an integer index with thousands separated (10,000).
 
     ``tiny`` names columns of errors and residuals, where only the order of magnitude matters.
     A Series becomes a one-column table. Cells are padded by :data:`CELL_PADDING`.
@@ -37,6 +38,8 @@ def number_table(frame: pd.DataFrame | pd.Series, decimals: int = 9, tiny: Seque
     if isinstance(decimals, bool) or not isinstance(decimals, int) or not 0 <= decimals <= 17:
         raise UsageError(f"decimals must be an integer from 0 to 17, got {decimals!r}")
     styler = frame.style.format(f"{{:.{decimals}f}}")
+    if pd.api.types.is_integer_dtype(frame.index):  # row numbers such as iterations: 10,000, as the prose writes them
+        styler = styler.format_index("{:,}".format)
     if tiny:
         styler = styler.format(scientific, subset=list(tiny))
     return styler.set_table_styles([{"selector": "td, th", "props": f"padding: {CELL_PADDING}"}])

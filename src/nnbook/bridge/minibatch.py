@@ -1,6 +1,7 @@
 """Minibatches: the gradient of the mean loss over a batch is the mean of the per-example gradients.
 
-Differentiation is linear, so for L = (1/B) sum_n E_n the gradient is (1/B) sum_n dE_n/dtheta.
+Differentiation is linear, so for L = (1/B) sum_n l_n, the mean of the examples' own losses l_n,
+the gradient is (1/B) sum_n dl_n/dtheta.
 Two ways to compute it, which must agree: :func:`per_example_gradients` runs Part 1's
 backpropagation once per example and :func:`mean_gradient` averages the rows; :func:`batch_gradients`
 does the whole batch at once with matrices, one example per column, as a library does, where the
@@ -39,9 +40,10 @@ def _batch(inputs: Any, targets: Any) -> tuple[np.ndarray, np.ndarray]:
 
 def per_example_gradients(params: Params, inputs: Any = BATCH_INPUTS, targets: Any = BATCH_TARGETS,
                           output: str = "sigmoid") -> pd.DataFrame:
-    """One row per example: its loss E_n and dE_n/d of the twelve parameters, by backpropagation."""
+    """One row per example: its own loss l_n (column "loss") and dl_n/d of the twelve parameters,
+    by backpropagation."""
     X, T = _batch(inputs, targets)
-    rows = [{"E": network.forward(params, x, t, output).E,
+    rows = [{"loss": network.forward(params, x, t, output).E,
              **dict(zip(PARAM_NAMES, network.gradients(params, x, t, output).vector()))} for x, t in zip(X, T)]
     return pd.DataFrame(rows, index=pd.RangeIndex(1, len(rows) + 1, name="example"))
 
@@ -53,7 +55,7 @@ def mean_gradient(per_example: pd.DataFrame) -> pd.Series:
 
 def gradient_table(per_example: pd.DataFrame) -> pd.DataFrame:
     """:func:`per_example_gradients` turned on its side, one column per example, with their mean
-    as a last column named "mean" (rows: E, then the parameters)."""
+    as a last column named "mean" (rows: loss, then the parameters)."""
     table = per_example.T.copy()
     table.columns = [str(c) for c in table.columns]
     table["mean"] = mean_gradient(per_example)
