@@ -41,7 +41,7 @@ def test_benchmark_runs_and_writes_json_and_markdown(tmp_path: Path) -> None:
     assert result["speedup_per_epoch"] == statistics.median(a_secs) / statistics.median(b_secs)
     run = b["runs"][0]
     assert run["final_acc"] == run["epochs"][-1]["test_acc"]
-    assert run["equivalent_command"] == command_for(run["config"], out=f"runs/fast-seed{run['seed']}")
+    assert run["equivalent_command"] == command_for(run["config"], out=f"runs/benchmark-seed{run['seed']}")
     assert (run["seconds_to_target"] is None) == (run["final_acc"] < pipeline.TARGET)
     floor = result["floor"]
     assert set(floor["seconds_per_epoch"]) == {"16", "32"} and all(v > 0 for v in floor["seconds_per_epoch"].values())

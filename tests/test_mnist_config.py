@@ -7,8 +7,10 @@ import warnings
 
 import pytest
 import torch
+from torch import nn
 
 from nnbook.mnist.config import RECIPES, ConfigError, TrainConfig, command_for, config_from, recipe
+from nnbook.mnist.models import build_model
 from nnbook.mnist.schedule import one_cycle_rates
 
 
@@ -76,6 +78,10 @@ def test_recipes_table_shows_what_each_recipe_trains() -> None:
         cfg = recipe(name)
         assert (table.loc[name, "epochs"], table.loc[name, "lr"], table.loc[name, "model"]) == (cfg.epochs, cfg.lr,
                                                                                                cfg.model)
+        # the rate the built model's dropout layers really have (0 where it has none), never None
+        built = {m.p for m in build_model(cfg.model, dropout=cfg.dropout).modules() if isinstance(m, nn.Dropout)}
+        assert table.loc[name, "dropout"] == (built.pop() if built else 0.0)
+        assert not built, "one rate per model"
 
 
 def test_settings_table_names_every_setting_and_its_assertion() -> None:

@@ -312,6 +312,17 @@ def test_epoch_batches_shuffle_rotate_and_keep_labels_with_images() -> None:
         data.epoch_batches(split, 1001, torch.Generator(device="cpu"))
 
 
+def test_epoch_batches_rotate_in_chunks_the_same_as_in_one_call() -> None:
+    """The chunks only bound the memory: each image gets its own angle whatever chunk it is in, so
+    chunks of 7 images (not dividing a batch) give the epoch one call for all 900 gives."""
+    images = data.load_split(False).images[:1000]
+    split = data.MnistSplit(images, torch.arange(1000))
+    default, y = data.epoch_batches(split, 300, torch.Generator(device="cpu").manual_seed(3), max_degrees=7)
+    assert data.ROTATE_CHUNK >= 900  # so the default prepared these 900 images in one call
+    small, y7 = data.epoch_batches(split, 300, torch.Generator(device="cpu").manual_seed(3), max_degrees=7, chunk=7)
+    assert torch.equal(y7, y) and torch.allclose(small, default, rtol=0, atol=1e-6)
+
+
 def test_empty_data_root_says_there_is_no_data(tmp_path: Path) -> None:
     (tmp_path / "mnist").mkdir()
     with pytest.raises(data.MnistDataError, match="no MNIST data in .*mnist: expected the four .gz files"):

@@ -113,3 +113,43 @@ def test_summary_fits_a_page_and_lists_every_layer(name: str) -> None:
         assert f"{type(layer).__name__}: " in row[:starts[0]]
         own = sum(p.numel() for p in layer.parameters()) if not list(layer.children()) else 0
         assert row[starts[1]:starts[2]].strip() == (f"{own:,}" if own else "--"), row
+
+
+def _mult_adds_by_hand(model: nn.Module) -> int:
+    """Multiply-adds of one 28x28 image through the convolutions, from each layer's output shape:
+    k*k*c_in per output value (the BatchNorms and the poolings, which torchinfo does not count
+    as mult-adds here, aside)."""
+    total = 0
+
+    def count(layer: nn.Conv2d, _inputs: object, out: torch.Tensor) -> None:
+        nonlocal total
+        k = layer.kernel_size[0]
+        total += out.numel() * k * k * layer.in_channels // layer.groups
+
+    hooks = [m.register_forward_hook(count) for m in model.modules() if isinstance(m, nn.Conv2d)]
+    with torch.no_grad():
+        model.eval()(torch.zeros(1, 1, 28, 28))
+    for hook in hooks:
+        hook.remove()
+    return total
+
+
+@pytest.mark.parametrize("name", sorted(models.MODELS))
+def test_summary_writes_its_units_as_letters_and_counts_the_mult_adds(name: str) -> None:
+    """torchinfo's units read "(M)", not the enum's repr, and the count is the convolutions' own."""
+    model = models.build_model(name)
+    text = models.summary(model)
+    assert "Units." not in text
+    line = next(line for line in text.splitlines() if line.startswith("Total mult-adds"))
+    label, value = line.split(": ")
+    assert label == "Total mult-adds (M)"
+    assert abs(float(value) - _mult_adds_by_hand(model) / 1e6) < 0.006  # torchinfo prints two decimals
+
+
+@pytest.mark.parametrize("name", sorted(models.MODELS))
+def test_default_dropout_is_the_rate_the_model_is_built_with(name: str) -> None:
+    rates = {m.p for m in models.build_model(name).modules() if isinstance(m, nn.Dropout)}
+    assert rates == ({models.default_dropout(name)} if models.default_dropout(name) else set())
+    assert {m.p for m in models.build_model(name, dropout=0.0).modules() if isinstance(m, nn.Dropout)} <= {0.0}
+    with pytest.raises(ValueError, match="unknown model"):
+        models.default_dropout("nope")

@@ -41,6 +41,7 @@ __all__ = [
     "MIRRORS",
     "RAW_SHA256",
     "SPLIT_SIZES",
+    "ROTATE_CHUNK",
     "data_root",
     "prepare",
     "load_split",
@@ -113,6 +114,10 @@ MAX_RAW_BYTES = 48_000_000
 
 #: No MNIST ``.gz`` is larger (the training images: 9.9 MB from the mirrors, 9.7 MB shipped).
 MAX_GZ_BYTES = 16_000_000
+
+#: Images rotated per ``affine_grid`` + ``grid_sample`` call when an epoch is prepared: the call's
+#: sampling grid (two floats per pixel) then stays near 50 MB, on any device.
+ROTATE_CHUNK = 8192
 
 
 class DataCacheWarning(NnbookWarning):
@@ -420,13 +425,14 @@ def epoch_batches(
     generator: torch.Generator,
     *,
     max_degrees: float = 0.0,
-    chunk: int = 8192,
+    chunk: int = ROTATE_CHUNK,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """One training epoch, prepared at once: ``(x, y)`` of shapes (S, B, 1, 28, 28) and (S, B).
 
-    The images are shuffled and each rotated by its own angle in ±``max_degrees``; batch ``s``
-    is ``x[s]``. The permutation and the angles come from ``generator`` (on the CPU), so a seed
-    gives the same epoch on every device, and they reach the device in one copy per epoch:
+    The images are shuffled and each rotated by its own angle in ±``max_degrees``, ``chunk``
+    images per ``affine_grid`` + ``grid_sample`` call; batch ``s`` is ``x[s]``. The permutation
+    and the angles come from ``generator`` (on the CPU), so a seed gives the same epoch on every
+    device, and they reach the device in one copy per epoch:
     drawing them batch by batch would make a GPU wait for the host at every step. The last
     ``len(split) % batch_size`` images of the shuffled order are left out (a new random set each
     epoch), so every step sees a full batch and a CUDA graph can replay it.
