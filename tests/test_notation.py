@@ -102,3 +102,44 @@ def test_no_e_notation_in_the_numbers_a_chapter_shows(chapter):
         return
     shown = {role: text for role, text in notebooks.recorded_glue(pair).items() if LITERAL.search(text)}
     assert not shown, f"e-notation in the numbers {chapter.name} shows: {shown}"
+
+
+#: Python's e-notation as repr and str write it: a digit, "e", a sign, the exponent (hex digests never have the sign)
+PYTHON_E = re.compile(r"(?<![\w.])[0-9]+(?:\.[0-9]+)?e[+-][0-9]+(?!\w)")
+#: outputs a reader does not see unless asked: folded (PyTorch's own printouts) or removed
+FOLDED = {"hide-output", "remove-output", "remove-cell", "hide-cell"}
+RENDER_PRIORITY = ("application/vnd.jupyter.widget-view+json", "application/javascript", "text/html",
+                   "image/svg+xml", "image/png", "image/jpeg", "text/markdown", "text/latex", "text/plain")
+
+
+def _visible_output_text(cell: dict) -> str:
+    parts = []
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "stream":
+            parts.append(out.get("text", ""))
+        data = out.get("data", {})
+        # the one representation the HTML page shows: myst-nb's render priority
+        mime = next((m for m in RENDER_PRIORITY if m in data), None)
+        if mime is not None and mime.startswith("text/"):
+            text = "".join(data[mime]) if isinstance(data[mime], list) else data[mime]
+            parts.append(re.sub(r"<style.*?</style>|<[^>]+>", " ", text, flags=re.S))
+    return "\n".join(parts)
+
+
+@pytest.mark.built
+@pytest.mark.parametrize("chapter", sorted(BOOK.rglob("*.md")), ids=lambda p: str(p.relative_to(BOOK)))
+def test_no_e_notation_in_the_outputs_a_reader_sees(chapter):
+    """The code cells' visible outputs as the build executed them: sentences and tables, not
+    Python's 1e-05 (PyTorch's own module listings are folded away and not checked)."""
+    import nbformat
+
+    executed = ROOT / "_build" / "jupyter_execute" / chapter.relative_to(ROOT).with_suffix(".ipynb")
+    if not executed.is_file():
+        import notebooks
+
+        assert chapter.name not in {md.name for md in notebooks.chapters(ROOT)}, f"{executed}: run `make book`"
+        return
+    cells = [c for c in nbformat.read(executed, as_version=4).cells if c.cell_type == "code"
+             and not FOLDED & set(c.get("metadata", {}).get("tags", []))]
+    shown = {i: PYTHON_E.findall(_visible_output_text(c)) for i, c in enumerate(cells)}
+    assert not {i: h for i, h in shown.items() if h}, f"e-notation in what {chapter.name} shows: {shown}"
