@@ -86,13 +86,19 @@ def _source_digest() -> str:
 
 
 def _interpreter(name: str) -> str:
-    """A working ``python3.X``: on the PATH, else one pyenv installed but did not activate."""
+    """A working ``python3.X``: on the PATH, else one pyenv installed but did not activate.
+
+    The path returned is the interpreter's own ``sys.executable``, not what the PATH found (a
+    pyenv shim from one process, the real binary from another, depending on how each was
+    started), so every process computes the same digest for the same environment.
+    """
     version = name.removeprefix("python")
     candidates = [shutil.which(name)] + sorted(str(p) for p in (Path.home() / ".pyenv" / "versions").glob(
         f"{version}.*/bin/{name}"))
     for candidate in filter(None, candidates):
-        if subprocess.run([candidate, "-c", "pass"], capture_output=True).returncode == 0:
-            return candidate
+        found = subprocess.run([candidate, "-c", "import sys; print(sys.executable)"], capture_output=True, text=True)
+        if found.returncode == 0 and found.stdout.strip():
+            return found.stdout.strip()
     raise Unavailable(f"{name} is not installed")
 
 
