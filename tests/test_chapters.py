@@ -194,3 +194,16 @@ def test_setup_cell_on_colab_clones_once_and_survives_a_rerun(monkeypatch, tmp_p
     # a re-run after a failed install: the clone is there, only the install is tried again
     again = _run_setup_cell(monkeypatch, tmp_path, colab=True, installed=False)
     assert len(again.calls) == 1 and "pip" in again.calls[0]
+
+
+@pytest.mark.built
+@pytest.mark.parametrize("md", CHAPTERS, ids=ids)
+def test_every_figure_is_drawn_not_named(md: Path) -> None:
+    """A matplotlib Figure shown without the inline backend becomes its name, "<Figure size
+    1100x340 with 1 Axes>", instead of an image: every figure a chapter shows must be a picture."""
+    executed = BUILD / "jupyter_execute" / md.relative_to(ROOT).with_suffix(".ipynb")
+    outputs = [o for c in nbformat.read(executed, as_version=4).cells if c.cell_type == "code"
+               for o in c.get("outputs", []) if o.get("output_type") in ("display_data", "execute_result")]
+    named = [o["data"]["text/plain"] for o in outputs
+             if re.match(r"<Figure size", o.get("data", {}).get("text/plain", "")) and "image/png" not in o["data"]]
+    assert not named, f"{md.name} shows figures by name, not as images (add %matplotlib inline): {named}"
