@@ -24,12 +24,13 @@ trap 'kill $(jobs -p) 2>/dev/null' EXIT
 background() {  # name, command...: run it in the background; its exit status lands in $LOGS/name.status
   local name=$1; shift
   ( "$@" > "$LOGS/$name.log" 2>&1; echo $? > "$LOGS/$name.status" ) &
+  echo $! > "$LOGS/$name.pid"
 }
 
-await() {  # name: wait for a background job, print its log, succeed if it did
-  while [ ! -f "$LOGS/$1.status" ]; do sleep 1; done
+await() {  # name: wait for a background job (also from a lane), print its log, succeed if it did
+  while [ ! -f "$LOGS/$1.status" ] && kill -0 "$(cat "$LOGS/$1.pid")" 2>/dev/null; do sleep 1; done
   cat "$LOGS/$1.log"
-  [ "$(cat "$LOGS/$1.status")" = 0 ] || { echo "FAILED: $1"; return 1; }
+  [ "$(cat "$LOGS/$1.status" 2>/dev/null)" = 0 ] || { echo "FAILED: $1"; return 1; }
 }
 
 background runtimes "$PYTHON" tools/test_envs.py
