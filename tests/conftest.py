@@ -72,7 +72,6 @@ def enospc_on_file(monkeypatch: pytest.MonkeyPatch):
                     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
             real(fd)
 
-        monkeypatch.setattr(os, "fsync", fsync)
+        monkeypatch.setattr(os, "fsync", fsync)  # undone by monkeypatch when the test ends
 
-    yield fail
-    monkeypatch.setattr(os, "fsync", real)
+    return fail

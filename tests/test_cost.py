@@ -60,7 +60,8 @@ def test_measure_extrapolates_a_sampled_run_and_says_so():
     c = cost.measure((40, 30, 10), max_fd_weights=1000, sample=200)
     assert c.fd_sampled and len(c.finite_differences.indices) == 200
     assert c.n_weights == 40 * 30 + 30 * 10
-    assert c.fd_forward_passes == 2 * c.n_weights
+    assert c.finite_differences.forward_passes == 2 * 200  # counted: two per weight of the sample
+    assert c.fd_forward_passes == 2 * c.n_weights  # extrapolated to every weight
     assert c.fd_seconds == pytest.approx(c.finite_differences.seconds * c.n_weights / 200)
     assert c.relative_error < 1e-6
     full = cost.measure((4, 3, 2))

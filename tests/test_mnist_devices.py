@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from nnbook.mnist import checkpoint, data, evaluate as ev, models
 from nnbook.mnist import train as T
 from nnbook.mnist.config import TrainConfig
-from nnbook.mnist.device import DeviceError, choose_precision, select_device
+from nnbook.mnist.device import DeviceError, bf16_capability, choose_precision, native_bf16, select_device
 from nnbook.paths import project_root
 
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:FutureWarning")
@@ -177,6 +177,12 @@ def test_command_line_on_device(device: str, tmp_path: Path) -> None:
 # -- precision and device choice --------------------------------------------------------------
 
 
+def test_bf16_is_native_from_ampere_on() -> None:
+    """T4 (7.5) and V100 (7.0) get fp16 with a scaler; A100 (8.0), RTX 30xx (8.6), H100 (9.0) bf16."""
+    assert [bf16_capability(c) for c in [(7, 0), (7, 5), (8, 0), (8, 6), (9, 0), (10, 0)]] == \
+        [False, False, True, True, True, True]
+
+
 def test_precision_choice_and_refusals() -> None:
     cpu = torch.device("cpu")
     assert choose_precision(cpu).name == "fp32"
@@ -195,7 +201,7 @@ def test_precision_choice_and_refusals() -> None:
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU here")
 @pytest.mark.parametrize("precision", ["fp16", "bf16", "fp32"])
 def test_every_precision_trains_on_cuda(precision: str, tmp_path: Path) -> None:
-    if precision == "bf16" and not torch.cuda.is_bf16_supported(including_emulation=False):
+    if precision == "bf16" and not native_bf16(torch.device("cuda")):
         pytest.skip("this GPU has no native bf16")
     h = T.train(TrainConfig(epochs=1, limit_train=4096), None, device="cuda", precision=precision,
                 progress=False, echo=False)

@@ -61,6 +61,21 @@ def test_folded_model_gives_the_eval_models_scores(name: str) -> None:
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items()), "the caller's model changed"
 
 
+def test_a_model_on_any_device_folds_on_the_cpu(device: str, meta_default_device) -> None:
+    """A GPU model folds as a CPU one does; nothing is made on the default device (``meta`` here)."""
+    with torch.device("cpu"):
+        model = _trained_looking("main")
+        x = torch.rand(8, 1, 28, 28)
+    with torch.no_grad():
+        want = model.eval()(x)
+    on_device = copy.deepcopy(model).to(device)
+    folded = fold.fold_model(on_device)
+    assert {p.device.type for p in folded.parameters()} == {"cpu"}
+    assert next(on_device.parameters()).device.type == device, "the caller's model stays where it was"
+    with torch.no_grad():
+        assert torch.allclose(folded(x), want, rtol=1e-4, atol=1e-4)
+
+
 def test_folded_checkpoint_classifies_test_images_as_the_checkpoint(root) -> None:
     from nnbook.mnist import checkpoint, data
 

@@ -20,6 +20,7 @@ import torch
 from nnbook.errors import UsageError
 from nnbook.mnist import checkpoint, data, evaluate as ev, onnx_export as ox
 from nnbook.mnist.__main__ import main
+from nnbook.mnist.models import build_model
 from nnbook.paths import project_root
 
 BOOK_MODEL = project_root() / "results" / "book" / "cpu-seed1" / "model.pt"
@@ -171,6 +172,15 @@ def test_onnx_scores_refuses_bad_files_and_pixels(ort, exported: Path, tmp_path:
     with pytest.raises(UsageError, match=r"shape \(N, 1, 28, 28\)"):
         ox.onnx_scores(exported, np.zeros((1, 28, 28), np.float32))
     assert ox.onnx_scores(exported, np.zeros((0, 1, 28, 28), np.float32)).shape == (0, 10)
+
+
+def test_export_creates_nothing_on_the_default_device(ort, meta_default_device, tmp_path: Path) -> None:
+    """A reader who made CUDA the default device still exports: the example input is made on the
+    CPU beside the model's CPU copy (here the default is ``meta``, where any stray tensor fails)."""
+    with torch.device("cpu"):
+        model = build_model("main")
+    out = ox.export_onnx(model, tmp_path / "m.onnx")
+    assert ox.onnx_scores(out, np.zeros((2, 1, 28, 28), np.float32)).shape == (2, 10)
 
 
 def test_compare_counts_disagreements() -> None:

@@ -28,6 +28,11 @@ def test_scientific_reads_back_as_the_rounded_number(x, digits):
     assert abs(shown - x) <= 0.5 * 10.0 ** (int(power.translate(SUPER)) - digits) * (1 + 1e-9)
 
 
+def test_scientific_writes_an_exact_power_of_ten_without_decimals():
+    assert [scientific(x, None) for x in (1e-5, 1e-4, 1e3, -1e-2)] == ["1 × 10⁻⁵", "1 × 10⁻⁴", "1 × 10³", "−1 × 10⁻²"]
+    assert [scientific(x, None) for x in (2e-5, 1.5e-4, 1.0000001e-5)] == ["2.0 × 10⁻⁵", "1.5 × 10⁻⁴", "1.0 × 10⁻⁵"]
+
+
 def test_scientific_zero_and_bad_input():
     assert scientific(0.0) == "0"
     for bad in (float("nan"), float("inf"), "1e-5", None, True):
@@ -133,13 +138,23 @@ def test_no_e_notation_in_the_outputs_a_reader_sees(chapter):
     Python's 1e-05 (PyTorch's own module listings are folded away and not checked)."""
     import nbformat
 
-    executed = ROOT / "_build" / "jupyter_execute" / chapter.relative_to(ROOT).with_suffix(".ipynb")
-    if not executed.is_file():
-        import notebooks
+    import notebooks
 
+    executed = notebooks.build_folder() / "jupyter_execute" / chapter.relative_to(ROOT).with_suffix(".ipynb")
+    if not executed.is_file():
         assert chapter.name not in {md.name for md in notebooks.chapters(ROOT)}, f"{executed}: run `make book`"
         return
     cells = [c for c in nbformat.read(executed, as_version=4).cells if c.cell_type == "code"
              and not FOLDED & set(c.get("metadata", {}).get("tags", []))]
     shown = {i: PYTHON_E.findall(_visible_output_text(c)) for i, c in enumerate(cells)}
     assert not {i: h for i, h in shown.items() if h}, f"e-notation in what {chapter.name} shows: {shown}"
+
+
+def test_agreement_words_follow_the_difference():
+    from nnbook.notation import agreement
+
+    assert agreement(0.0, "autograd", 1e-15) == "agrees exactly with autograd"
+    assert agreement(2.0**-53, "autograd", 1e-15) == \
+        "differs from autograd by at most 1.1 × 10⁻¹⁶, a rounding difference in the last bits"
+    with pytest.raises(UsageError, match="not a rounding difference"):
+        agreement(1e-3, "autograd", 1e-15)

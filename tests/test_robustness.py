@@ -313,6 +313,7 @@ def _run_watched(monkeypatch: pytest.MonkeyPatch, argv: list, stdout: _Watched, 
     (a shell's background job)."""
     monkeypatch.setattr(sys, "stdout", stdout)
     monkeypatch.setattr(sys, "stderr", stderr)
+    monkeypatch.delenv("NNBOOK_PROGRESS", raising=False)  # the progress bar is a cue: it must be drawn
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         return main([str(a) for a in argv])

@@ -136,23 +136,29 @@ def main(argv: list[str] | None = None) -> int:
     chapters = [] if args.skip_chapters else _chapters(work)
     print(f"gpu-check: runs and executed notebooks in {work}", flush=True)
 
-    book = [r for r in runs if r["recipe"] == "book"]
-    fast = [r for r in runs if r["recipe"] == "fast"]
-    summary = {
-        "device_name": name, "torch": str(torch.__version__), "tests": test_line, "runs": runs,
-        "chapters": chapters, "evaluate": evaluated,
-        "book_epoch_seconds": max(r["median_epoch_seconds"] for r in book),
-        "book_final_min": min(r["final"] for r in book),
-        "fast_final_min": min(r["final"] for r in fast),
-        "fast_train_seconds_max": max(r["train_seconds"] for r in fast),
-        "fast_command_seconds_max": max(r["command_seconds"] for r in fast),
-    }
-    # The book and fast recipes promise 99.4 % on the final epoch for every seed; the tiny model's
-    # margin is a few images (going-further.md says another device may land either side), so its
-    # runs are reported, not required.
-    tiny = [r for r in runs if r["recipe"] == "tiny"]
+    by_recipe = {recipe: [r for r in runs if r["recipe"] == recipe] for recipe in ("book", "fast", "tiny")}
+    book, fast, tiny = by_recipe["book"], by_recipe["fast"], by_recipe["tiny"]
+    summary = {"device_name": name, "torch": str(torch.__version__), "tests": test_line, "runs": runs,
+               "chapters": chapters, "evaluate": evaluated}
+    parts = []  # the summary line: only the recipes that ran (--book-seeds 0 etc. skip one)
+    if book:
+        summary |= {"book_epoch_seconds": max(r["median_epoch_seconds"] for r in book),
+                    "book_final_min": min(r["final"] for r in book)}
+        parts.append(f"book recipe {summary['book_epoch_seconds']:.2f} s/epoch, final >= "
+                     f"{summary['book_final_min']:.2%} (seeds 1-{len(book)})")
+    if fast:
+        summary |= {"fast_final_min": min(r["final"] for r in fast),
+                    "fast_train_seconds_max": max(r["train_seconds"] for r in fast),
+                    "fast_command_seconds_max": max(r["command_seconds"] for r in fast)}
+        parts.append(f"fast recipe final >= {summary['fast_final_min']:.2%} (seeds 1-{len(fast)}), <= "
+                     f"{summary['fast_train_seconds_max']:.1f} s training, <= "
+                     f"{summary['fast_command_seconds_max']:.1f} s per command")
+    # The GPU targets ask 99.4 % on the final epoch of every seed tried of the book and fast recipes;
+    # the tiny model's margin is a few images (going-further.md says another device may land either
+    # side), so its runs are reported, not required.
     if tiny:
         summary["tiny_finals"] = [r["final"] for r in tiny]
+        parts.append(f"tiny model final {', '.join(f'{f:.2%}' for f in summary['tiny_finals'])}")
     summary["bytecode_cache"] = not sys.flags.dont_write_bytecode  # without one, every import compiles
     ok = all(r["final"] >= 0.994 for r in book + fast) and tests.returncode == 0
     summary["book_and_fast_reached_99.4"] = ok
@@ -160,14 +166,8 @@ def main(argv: list[str] | None = None) -> int:
         keep.mkdir(parents=True, exist_ok=True)
         (keep / "gpu-check.json").write_text(json.dumps(summary, indent=1) + "\n")
     verdict = "passed" if ok else "FAILED (a test failed or a book or fast run ended below 99.4 %)"
-    print(f"gpu-check {verdict} on {name}: book recipe {summary['book_epoch_seconds']:.2f} s/epoch, final >= "
-          f"{summary['book_final_min']:.2%} (seeds 1-{len(book)}); "
-          f"fast recipe final >= {summary['fast_final_min']:.2%} "
-          f"(seeds 1-{len(fast)}), <= {summary['fast_train_seconds_max']:.1f} s training, <= "
-          f"{summary['fast_command_seconds_max']:.1f} s per command; "
-          + (f"tiny model final {', '.join(f'{f:.2%}' for f in summary['tiny_finals'])}; " if tiny else "")
-          + f"{test_line}; "
-          f"{len(chapters)} chapters executed", flush=True)
+    print(f"gpu-check {verdict} on {name}: " + "; ".join([*parts, test_line, f"{len(chapters)} chapters executed"]),
+          flush=True)
     return 0 if ok else 1
 
 

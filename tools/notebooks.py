@@ -25,6 +25,11 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def build_folder(root: Path = ROOT) -> Path:
+    """Where ``make book`` built the book: ``_build/``, or ``$NNBOOK_BUILD`` for a build made elsewhere."""
+    return Path(os.environ.get("NNBOOK_BUILD", root / "_build"))
+
+
 def toc_files(root: Path = ROOT) -> list[str]:
     """Every document of ``_toc.yml`` (root first), as paths without suffix."""
     toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
@@ -85,7 +90,7 @@ def built_glue(md: Path, root: Path = ROOT) -> dict[str, str]:
     """
     from myst_nb.core.variables import format_plain_text  # the build's own formatting, digit for digit
 
-    built = root / "_build" / "jupyter_execute" / md.relative_to(root).with_suffix(".glue.json")
+    built = build_folder(root) / "jupyter_execute" / md.relative_to(root).with_suffix(".glue.json")
     if not built.is_file() or built.stat().st_mtime < md.stat().st_mtime:
         raise FileNotFoundError(f"{built.relative_to(root)} is missing or older than {md.name}: run `make book` first")
     outputs = json.loads(built.read_text(encoding="utf-8"))

@@ -19,7 +19,12 @@ LOGS=_build/test-logs
 rm -rf "$LOGS" && mkdir -p "$LOGS"
 started=$(date +%s)
 say() { echo "== make test, $(( $(date +%s) - started )) s: $*"; }
-trap 'kill $(jobs -p) 2>/dev/null' EXIT
+# each background job in a process group of its own (job control), so that an early failure or
+# Ctrl-C stops the whole group, not only the subshell: pip, apt-get, the build and pytest too
+set -m
+stop_all() { for f in "$LOGS"/*.pid; do [ -f "$f" ] && kill -- "-$(cat "$f")" 2>/dev/null; done; return 0; }
+trap stop_all EXIT
+trap 'exit 130' INT TERM
 
 background() {  # name, command...: run it in the background; its exit status lands in $LOGS/name.status
   local name=$1; shift

@@ -102,8 +102,8 @@ def _interpreter(name: str) -> str:
     raise Unavailable(f"{name} is not installed")
 
 
-def environment(name: str) -> Path:
-    """The Python executable of environment ``name``, built first if missing or stale."""
+def plan(name: str) -> tuple[str, list[str]]:
+    """What environment ``name`` is built from: its interpreter and pip's arguments."""
     recipe = recipes()[name]
     python = _interpreter(recipe["python"])
     pip = list(recipe["pip"])
@@ -112,8 +112,13 @@ def environment(name: str) -> Path:
         pip = [torch if p.startswith("torch==") else p for p in pip]
         if torch not in pip:
             pip.insert(0, torch)
+    return python, [part for p in pip for part in (p.split(maxsplit=1) if p.startswith("-e ") else [p])]
+
+
+def environment(name: str) -> Path:
+    """The Python executable of environment ``name``, built first if missing or stale."""
+    python, args = plan(name)
     home = ENVS / name
-    args = [part for p in pip for part in (p.split(maxsplit=1) if p.startswith("-e ") else [p])]
     package = [a for a in args if a.startswith(str(ROOT))]  # the plain (not editable) install of the clone
     pip_install = [home / "bin" / "python", "-m", "pip", "install", "-qq"]
     deps, source = home / ".dependencies", home / ".package"

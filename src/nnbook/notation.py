@@ -12,20 +12,26 @@ import math
 
 from nnbook.errors import UsageError
 
-__all__ = ["scientific", "plain"]
+__all__ = ["scientific", "plain", "agreement"]
 
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 
 
-def scientific(x: float, digits: int = 1) -> str:
+def scientific(x: float, digits: int | None = 1) -> str:
     """``x`` as "m × 10ᵏ" with ``digits`` decimals in the mantissa, for prose: 1.2345e-05 -> "1.2 × 10⁻⁵".
 
     Zero is written "0". The mantissa is rounded first, so 9.96e-6 with one decimal becomes
-    "1.0 × 10⁻⁵", never "10.0 × 10⁻⁶". A minus sign is the typographic "−".
+    "1.0 × 10⁻⁵", never "10.0 × 10⁻⁶". A minus sign is the typographic "−". ``digits=None``
+    writes an exact power of ten without decimals ("1 × 10⁻⁵", a setting such as a weight decay)
+    and anything else with one.
     """
+    value = _finite(x, "scientific")
+    if digits is None:
+        power = f"{abs(value):.0e}"  # e.g. "1e-05"
+        exact = value != 0 and power.startswith("1e") and float(power) == abs(value)
+        digits = 0 if exact else 1
     if isinstance(digits, bool) or not isinstance(digits, int) or not 0 <= digits <= 15:
         raise UsageError(f"digits must be an integer from 0 to 15, got {digits!r}")
-    value = _finite(x, "scientific")
     if value == 0:
         return "0"
     # Python's own rounding of the mantissa decides the exponent: "9.96e-06" -> "1.0e-05"
@@ -47,6 +53,20 @@ def plain(x: float, significant: int = 6) -> str:
         return text
     mantissa = text.split("e")[0]
     return scientific(value, len(mantissa.partition(".")[2]))
+
+
+def agreement(diff: float, other: str, tolerance: float) -> str:
+    """Words for the largest difference ``diff`` between a result and ``other``'s computation of it:
+    "agrees exactly with <other>" for 0, "differs from <other> by at most 1.1 × 10⁻¹⁶, a rounding
+    difference in the last bits" up to ``tolerance``. A larger difference is a different result,
+    not a rounding one, and raises :class:`~nnbook.errors.UsageError`."""
+    value = _finite(diff, "agreement")
+    if value < 0 or value > tolerance:
+        raise UsageError(f"a difference of {value!r} from {other} is not a rounding difference "
+                         f"(tolerance {tolerance!r})")
+    if value == 0:
+        return f"agrees exactly with {other}"
+    return f"differs from {other} by at most {scientific(value)}, a rounding difference in the last bits"
 
 
 def _finite(x: float, caller: str) -> float:

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from pandas.io.formats.style import Styler
 
+from nnbook.backprop.checks import FD_STEP
 from nnbook.backprop.network import sigmoid
 from nnbook.backprop.tables import CELL_PADDING
 from nnbook.notation import scientific
@@ -82,7 +83,6 @@ class GradientRun:
     ``gradient``: all of them, or the sample that finite differences was run on.
     """
 
-    method: str
     gradient: np.ndarray
     indices: np.ndarray
     forward_passes: int
@@ -134,10 +134,10 @@ def backprop(net: Network, repeats: int = 5) -> GradientRun:
     before = (net.forward_passes, net.backward_passes)
     gradient, seconds = _best_time(lambda: _backprop_once(net), repeats)
     passes = ((net.forward_passes - before[0]) // repeats, (net.backward_passes - before[1]) // repeats)
-    return GradientRun("backprop", gradient, np.arange(net.n_weights), *passes, seconds)
+    return GradientRun(gradient, np.arange(net.n_weights), *passes, seconds)
 
 
-def finite_differences(net: Network, h: float = 1e-6, sample: int | None = None, seed: int = 0,
+def finite_differences(net: Network, h: float = FD_STEP, sample: int | None = None, seed: int = 0,
                        repeats: int = 1) -> GradientRun:
     """dE/dw ≈ (E(w + h) − E(w − h)) / 2h, one weight at a time: two forward passes per weight.
 
@@ -174,22 +174,43 @@ def finite_differences(net: Network, h: float = 1e-6, sample: int | None = None,
 
     before = net.forward_passes
     gradient, seconds = _best_time(run, repeats)
-    return GradientRun("finite differences", gradient, indices, (net.forward_passes - before) // repeats, 0, seconds)
+    return GradientRun(gradient, indices, (net.forward_passes - before) // repeats, 0, seconds)
 
 
 @dataclass(frozen=True)
 class Cost:
-    """One network's row of the cost table; ``fd_*`` are extrapolated when ``fd_sampled`` is set."""
+    """One network's row of the cost table; ``fd_*`` are extrapolated to every weight when
+    finite differences ran on a sample (``fd_sampled``)."""
 
     sizes: tuple[int, ...]
-    n_weights: int
     backprop: GradientRun
     finite_differences: GradientRun
-    fd_sampled: bool
-    fd_forward_passes: int
-    fd_seconds: float
     relative_error: float
     forward_seconds: float
+
+    @property
+    def n_weights(self) -> int:
+        """How many weights the network has: backprop computes every one."""
+        return len(self.backprop.gradient)
+
+    @property
+    def fd_sampled(self) -> bool:
+        """Whether finite differences ran on a sample of the weights only."""
+        return len(self.finite_differences.indices) < self.n_weights
+
+    @property
+    def _fd_scale(self) -> float:
+        return self.n_weights / len(self.finite_differences.indices)
+
+    @property
+    def fd_forward_passes(self) -> int:
+        """Forward passes finite differences needs for every weight: counted, or extrapolated from the sample."""
+        return round(self.finite_differences.forward_passes * self._fd_scale)
+
+    @property
+    def fd_seconds(self) -> float:
+        """Seconds finite differences needs for every weight: measured, or extrapolated from the sample."""
+        return self.finite_differences.seconds * self._fd_scale
 
     @property
     def backprop_in_forward_passes(self) -> float:
@@ -202,7 +223,7 @@ class Cost:
         return self.fd_seconds / self.backprop.seconds
 
 
-def measure(sizes: Sequence[int], batch: int = 1, seed: int = 0, max_fd_weights: int = 5000,
+def measure(sizes: Sequence[int], seed: int = 0, max_fd_weights: int = 5000,
             sample: int = 5000) -> Cost:
     """Backprop and finite differences on one seeded network; FD on a sample if it has over ``max_fd_weights``.
 
@@ -210,18 +231,16 @@ def measure(sizes: Sequence[int], batch: int = 1, seed: int = 0, max_fd_weights:
     weights, and 2 forward passes per weight. ``relative_error`` is
     ‖g_bp − g_fd‖ / ‖g_bp‖ over the entries finite differences computed.
     """
-    net = random_network(sizes, batch=batch, seed=seed)
+    net = random_network(sizes, seed=seed)
     bp = backprop(net)
     forward_seconds = _best_time(net.loss, 5)[1]
     sampled = net.n_weights > max_fd_weights
     # best of 3 where that is cheap, so one hiccup of the machine does not make a small network's time
     fd = finite_differences(net, sample=min(sample, net.n_weights) if sampled else None, seed=seed,
                             repeats=1 if sampled else 3)
-    scale = net.n_weights / len(fd.indices)
     reference = bp.gradient[fd.indices]
     error = float(np.linalg.norm(reference - fd.gradient) / np.linalg.norm(reference))
-    return Cost(tuple(sizes), net.n_weights, bp, fd, sampled, round(fd.forward_passes * scale),
-                fd.seconds * scale, error, forward_seconds)
+    return Cost(tuple(sizes), bp, fd, error, forward_seconds)
 
 
 def cost_table(costs: Sequence[Cost]) -> pd.DataFrame:

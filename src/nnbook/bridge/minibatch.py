@@ -43,8 +43,10 @@ def per_example_gradients(params: Params, inputs: Any = BATCH_INPUTS, targets: A
     """One row per example: its own loss l_n (column "loss") and dl_n/d of the twelve parameters,
     by backpropagation."""
     X, T = _batch(inputs, targets)
-    rows = [{"loss": network.forward(params, x, t, output).E,
-             **dict(zip(PARAM_NAMES, network.gradients(params, x, t, output).vector()))} for x, t in zip(X, T)]
+    rows = []
+    for x, t in zip(X, T):
+        fw = network.forward(params, x, t, output)  # one forward pass per example, for its loss and its gradient
+        rows.append({"loss": fw.E, **dict(zip(PARAM_NAMES, network.backward(params, fw, x, t, output).vector()))})
     return pd.DataFrame(rows, index=pd.RangeIndex(1, len(rows) + 1, name="example"))
 
 

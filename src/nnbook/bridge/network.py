@@ -42,6 +42,7 @@ __all__ = [
     "sigmoid",
     "forward",
     "gradients",
+    "backward",
     "train",
 ]
 
@@ -149,7 +150,12 @@ def forward(params: Params = CLASSIC, inputs: Any = CLASSIC_INPUTS, targets: Any
 def gradients(params: Params = CLASSIC, inputs: Any = CLASSIC_INPUTS, targets: Any = CLASSIC_TARGETS,
               output: Output = "sigmoid") -> Gradients:
     """Backpropagation by the hand formulas of the module docstring, for one example."""
-    fw = forward(params, inputs, targets, output)
+    return backward(params, forward(params, inputs, targets, output), inputs, targets, output)
+
+
+def backward(params: Params, fw: Forward, inputs: Any = CLASSIC_INPUTS, targets: Any = CLASSIC_TARGETS,
+             output: Output = "sigmoid") -> Gradients:
+    """The backward pass alone, from the forward pass ``fw`` of the same example (no second forward pass)."""
     x, t = _example(inputs, targets)
     if output == "sigmoid":
         delta_o = (fw.a_o - t) * fw.a_o * (1 - fw.a_o)
@@ -180,7 +186,7 @@ def train(params: Params = CLASSIC, eta: float = 0.5, n_steps: int = 100, inputs
         fw = forward(params, inputs, targets, output)
         rows.append({"iteration": k, **params.as_dict(), "out1": float(fw.a_o[0]), "out2": float(fw.a_o[1]),
                      "E": fw.E, "squared_error": 0.5 * float(np.sum((t - fw.a_o) ** 2))})
-        g = gradients(params, inputs, targets, output)
+        g = backward(params, fw, inputs, targets, output)
         step = g.vector() if train_biases else np.concatenate([g.vector()[:8], np.zeros(4)])
         params = Params.from_vector(params.vector() - eta * step)
     return pd.DataFrame(rows)

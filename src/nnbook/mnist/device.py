@@ -10,7 +10,8 @@ import torch
 
 from nnbook.errors import EnvironmentProblem
 
-__all__ = ["DeviceError", "select_device", "device_name", "Precision", "choose_precision", "PRECISIONS"]
+__all__ = ["DeviceError", "select_device", "device_name", "Precision", "choose_precision", "PRECISIONS",
+           "native_bf16", "bf16_capability"]
 
 
 class DeviceError(EnvironmentProblem, ValueError):
@@ -76,6 +77,20 @@ class Precision:
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 
+def native_bf16(device: torch.device) -> bool:
+    """Whether the CUDA GPU ``device`` computes bf16 natively: compute capability 8.0 (Ampere) or
+    newer, or an AMD GPU under ROCm. Asked of ``device`` itself, not the current GPU, and with an
+    API every supported torch has (``is_bf16_supported(including_emulation=...)`` is newer than 2.3)."""
+    if torch.version.hip:
+        return True
+    return bf16_capability(torch.cuda.get_device_capability(device))
+
+
+def bf16_capability(capability: tuple[int, int]) -> bool:
+    """Whether an NVIDIA GPU of this compute capability has native bf16 arithmetic (8.0 and newer)."""
+    return tuple(capability) >= (8, 0)
+
+
 def choose_precision(device: torch.device, requested: str = "auto") -> Precision:
     """``auto``: bf16 on a CUDA GPU that computes it natively (Ampere and newer), fp16 with a
     gradient scaler on older CUDA GPUs (a T4), fp32 elsewhere. Mixed precision is never used on
@@ -85,9 +100,9 @@ def choose_precision(device: torch.device, requested: str = "auto") -> Precision
     if requested == "auto":
         if device.type != "cuda":
             return Precision("fp32")
-        return Precision("bf16" if torch.cuda.is_bf16_supported(including_emulation=False) else "fp16")
+        return Precision("bf16" if native_bf16(device) else "fp16")
     if requested != "fp32" and device.type != "cuda":
         raise DeviceError(f"precision {requested} is for CUDA GPUs; on {device.type} use fp32 (or auto)")
-    if requested == "bf16" and not torch.cuda.is_bf16_supported(including_emulation=False):
+    if requested == "bf16" and not native_bf16(device):
         raise DeviceError(f"{device_name(device)} has no native bf16; use fp16 (or auto)")
     return Precision(requested)

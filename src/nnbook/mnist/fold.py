@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from nnbook.errors import UsageError
+from nnbook.mnist.checkpoint import cpu_copy
 from nnbook.mnist.models import Normalize
 
 __all__ = ["fold_model", "fold_batchnorm", "fold_input_affine"]
@@ -27,7 +28,8 @@ def fold_batchnorm(weight: torch.Tensor, bias: torch.Tensor | None,
 
     With ``s = gamma / sqrt(var + eps)`` per output channel: ``W' = s * W`` and ``b' = s * (b - mu) + beta``.
     """
-    w, b = weight.double(), (torch.zeros(weight.shape[0], dtype=torch.float64) if bias is None else bias.double())
+    w = weight.double()
+    b = torch.zeros(weight.shape[0], dtype=torch.float64, device=w.device) if bias is None else bias.double()
     scale = bn.weight.double() / torch.sqrt(bn.running_var.double() + bn.eps)
     return w * scale.view(-1, 1, 1, 1), scale * (b - bn.running_mean.double()) + bn.bias.double()
 
@@ -56,13 +58,14 @@ def _leaves(model: nn.Module) -> list[nn.Module]:
 def fold_model(model: nn.Module) -> nn.Sequential:
     """An equivalent float32 network of biased convolutions, ReLUs and poolings only.
 
-    Equal to ``model.eval()`` up to float32 rounding; the caller's model is left as it is. Raises
-    :class:`~nnbook.errors.UsageError` for a layer the folding does not know.
+    Equal to ``model.eval()`` up to float32 rounding; the caller's model is left as it is and
+    may be on any device: a CPU copy is folded, and the folded network is on the CPU (where it
+    is exported). Raises :class:`~nnbook.errors.UsageError` for a layer the folding does not know.
     """
     layers: list[nn.Module] = []
     pending: tuple[float, float] | None = None  # a Normalize waiting for the next convolution
     last_conv: nn.Conv2d | None = None  # the newest convolution, which a BatchNorm may follow
-    for layer in _leaves(model):
+    for layer in _leaves(cpu_copy(model) if isinstance(model, nn.Sequential) else model):
         if isinstance(layer, Normalize):
             pending = (float(layer.mean), float(layer.std))
         elif isinstance(layer, nn.Conv2d):
@@ -70,14 +73,15 @@ def fold_model(model: nn.Module) -> nn.Sequential:
                 raise UsageError(f"cannot fold {layer}: only plain convolutions (groups=1, no dilation)")
             w = layer.weight.detach().double()
             b = (layer.bias.detach().double() if layer.bias is not None
-                 else torch.zeros(layer.out_channels, dtype=torch.float64))
+                 else torch.zeros(layer.out_channels, dtype=torch.float64, device="cpu"))
             if pending is not None:
                 if layer.padding != (0, 0):  # padding adds zeros after the normalisation, not before
                     raise UsageError(f"cannot fold the input normalisation into the padded {layer}")
                 w, b = fold_input_affine(w, b, *pending)
                 pending = None
             last_conv = nn.Conv2d(layer.in_channels, layer.out_channels, layer.kernel_size,
-                                  stride=layer.stride, padding=layer.padding, bias=True, dtype=torch.float64)
+                                  stride=layer.stride, padding=layer.padding, bias=True, dtype=torch.float64,
+                                  device="cpu")
             with torch.no_grad():
                 last_conv.weight.copy_(w)
                 last_conv.bias.copy_(b)

@@ -112,22 +112,23 @@ def tiny_model(mean: float = 0.0, std: float = 1.0, dropout: float = 0.0) -> nn.
 MODELS: dict[str, Callable[..., nn.Module]] = {"main": main_model, "tiny": tiny_model}
 
 
+def _constructor(name: str) -> Callable[..., nn.Sequential]:
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
+    return MODELS[name]
+
+
 def build_model(name: str = "main", mean: float = 0.0, std: float = 1.0, dropout: float | None = None) -> nn.Module:
     """Build a registered model; ``mean``/``std`` are the training pixels' statistics, ``dropout``
     (None: the model's own default) the rate of its dropout layers."""
-    if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
     extra = {} if dropout is None else {"dropout": dropout}
-    return MODELS[name](mean=mean, std=std, **extra)
+    return _constructor(name)(mean=mean, std=std, **extra)
 
 
 def default_dropout(name: str = "main") -> float:
     """The dropout rate model ``name`` is built with when none is given (0 for a model without dropout)."""
-    import inspect
-
-    if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
-    return float(inspect.signature(MODELS[name]).parameters["dropout"].default)
+    rates = {m.p for m in _constructor(name)().modules() if isinstance(m, nn.Dropout)}
+    return float(max(rates, default=0.0))
 
 
 def after_pooling(model: nn.Sequential) -> nn.Sequential:
@@ -193,7 +194,9 @@ def summary(model: nn.Module, batch: int = 1) -> str:
     """
     from torchinfo import summary as torchinfo_summary
 
-    stats = torchinfo_summary(model, input_size=(batch, 1, 28, 28), verbose=0, device="cpu",
+    # on the model's own device: torchinfo moves the model to the device it is given
+    device = next((p.device for p in model.parameters()), torch.device("cpu"))
+    stats = torchinfo_summary(model, input_size=(batch, 1, 28, 28), verbose=0, device=device,
                               col_names=("output_size", "num_params", "kernel_size"), depth=2)
     fmt = stats.formatting
     shown = [layer for layer in stats.summary_list if layer.depth <= fmt.max_depth]

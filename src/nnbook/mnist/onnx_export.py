@@ -64,10 +64,14 @@ def export_onnx(model: nn.Module, out: str | Path, *, overwrite: bool = False,
     _require("onnx", "the ONNX export")  # torch's exporter imports it deep inside, with a bare message
     options = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
     buffer = io.BytesIO()  # in memory first: a full disk is then an OSError naming ``out``
-    with warnings.catch_warnings():  # torch 2.9+ flags this exporter as legacy; it is the one torch 2.3 has
+    # torch 2.9+ flags this exporter as legacy (it is the one torch 2.3 has); the exporter makes
+    # tensors of its own on the default device, so the whole export runs with the CPU as default:
+    # a reader who made CUDA the default still exports the CPU copy
+    with warnings.catch_warnings(), torch.device("cpu"):
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.simplefilter("ignore", FutureWarning)
-        torch.onnx.export(cpu_copy(model), (torch.zeros(1, 1, 28, 28),), buffer, input_names=[INPUT_NAME],
+        example = torch.zeros(1, 1, 28, 28, device="cpu")
+        torch.onnx.export(cpu_copy(model), (example,), buffer, input_names=[INPUT_NAME],
                           output_names=[OUTPUT_NAME], dynamic_axes={INPUT_NAME: {0: "N"}, OUTPUT_NAME: {0: "N"}},
                           opset_version=OPSET, do_constant_folding=True, **options)
     write_bytes_atomic(out, buffer.getvalue())

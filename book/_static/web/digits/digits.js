@@ -10,7 +10,7 @@
  * white digit on black) and returns the 10 scores (logits); window.nnbook.digits.preprocess(canvas)
  * returns the 784 numbers a drawing on a canvas becomes; receptiveField(layer, row, col) returns the
  * input pixels {top, left, bottom, right} (inclusive) that cell of the output of layer `layer` (an index
- * into layers()) sees, computed from the exported kernel sizes, strides and paddings; selection()
+ * into layers()) sees, computed from the exported kernel sizes, strides (no padding: layers() refuses it); selection()
  * returns the map cell last clicked on the page, {layer, channel, row, col, top, left, bottom, right},
  * or null.
  */
@@ -150,25 +150,25 @@
 
   // ---- Receptive fields: which input pixels a cell of each layer's output sees ----
 
-  // Walk the layers as nnbook.mnist.models.receptive_field_table does: a layer with kernel k, stride s
-  // and padding p maps a size-n input to (n + 2p - k) / s + 1 cells, widens the window by (k - 1) jumps
-  // and multiplies the jump (the input distance between neighbouring cells) by s; `first` is where
-  // cell 0's window starts (padding moves it before the image). Global pooling is one window of the map.
+  // Walk the layers as nnbook.mnist.models.receptive_field_table does: a layer with kernel k and
+  // stride s maps a size-n input to (n - k) / s + 1 cells, widens the window by (k - 1) jumps and
+  // multiplies the jump (the input distance between neighbouring cells) by s. layers() refuses any
+  // padding, so cell 0's window starts at pixel 0 and every window lies inside the image. Global
+  // pooling is one window of the map.
   function geometry() {
-    let size = 28, rf = 1, jump = 1, first = 0;
+    let size = 28, rf = 1, jump = 1;
     return layers().map((layer) => {
-      let k = 1, s = 1, p = 0;
+      let k = 1, s = 1;
       if (layer.type === "conv" || layer.type === "maxpool") {
-        k = layer.size; s = layer.stride; p = layer.padding;
-        if (![k, s, p].every(Number.isInteger)) throw new Error("digits.js: a " + layer.type + " without its geometry");
+        k = layer.size; s = layer.stride;
+        if (![k, s].every(Number.isInteger)) throw new Error("digits.js: a " + layer.type + " without its geometry");
       } else if (layer.type === "avgpool") {
         k = s = size;
       }
-      first -= p * jump;
-      size = Math.floor((size + 2 * p - k) / s) + 1;
+      size = Math.floor((size - k) / s) + 1;
       rf += (k - 1) * jump;
       jump *= s;
-      return { type: layer.type, size: size, rf: rf, jump: jump, first: first };
+      return { type: layer.type, size: size, rf: rf, jump: jump };
     });
   }
 
@@ -184,9 +184,8 @@
                              "'s " + g.size + " x " + g.size + " output");
       }
     }
-    const clip = (v) => Math.min(Math.max(v, 0), 27);
-    const top = g.first + row * g.jump, left = g.first + col * g.jump;
-    return { top: clip(top), left: clip(left), bottom: clip(top + g.rf - 1), right: clip(left + g.rf - 1) };
+    const top = row * g.jump, left = col * g.jump;
+    return { top: top, left: left, bottom: top + g.rf - 1, right: left + g.rf - 1 };
   }
 
   // ---- A drawing made MNIST-like (the same steps as nnbook.mnist.drawing.to_mnist) ----
