@@ -323,6 +323,21 @@ def test_epoch_batches_rotate_in_chunks_the_same_as_in_one_call() -> None:
     assert torch.equal(y7, y) and torch.allclose(small, default, rtol=0, atol=1e-6)
 
 
+def test_epoch_batches_rotate_at_most_rotate_chunk_images_per_call() -> None:
+    """What the data chapter says: by default an epoch is rotated ROTATE_CHUNK images per
+    grid_sample call, the profiler counting the calls and their batch sizes."""
+    from torch.profiler import ProfilerActivity, profile
+
+    split = data.load_split(False)
+    assert len(split) > data.ROTATE_CHUNK  # so the epoch needs more than one call
+    with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
+        data.epoch_batches(split, 100, torch.Generator(device="cpu").manual_seed(0), max_degrees=7)
+    calls = [e.input_shapes[0][0] for e in prof.events() if e.name == "aten::grid_sampler_2d"]
+    used = len(split) // 100 * 100
+    assert calls == [data.ROTATE_CHUNK] * (used // data.ROTATE_CHUNK) + [used % data.ROTATE_CHUNK] * (
+        used % data.ROTATE_CHUNK > 0)
+
+
 def test_empty_data_root_says_there_is_no_data(tmp_path: Path) -> None:
     (tmp_path / "mnist").mkdir()
     with pytest.raises(data.MnistDataError, match="no MNIST data in .*mnist: expected the four .gz files"):

@@ -79,3 +79,15 @@ def test_area_weights_average_each_covered_interval() -> None:
 def test_bad_images_are_refused_with_the_reason(bad: np.ndarray, message: str) -> None:
     with pytest.raises(UsageError, match=message):
         drawing.to_mnist(bad)
+
+
+def test_the_page_script_uses_the_reference_constants() -> None:
+    """digits.js repeats the box, frame, centre and pad sizes: they must be the ones the chapter quotes."""
+    import re
+
+    from nnbook.mnist import web
+
+    script = (web.page_folder() / web.SCRIPT_NAME).read_text()
+    box, frame, centre = map(float, re.search(r"const BOX = (\d+), FRAME = (\d+), CENTRE = (\d+);", script).groups())
+    assert (box, frame, centre) == (drawing.BOX, drawing.FRAME, drawing.CENTRE)
+    assert int(re.search(r"const PAD = (\d+),", script).group(1)) == drawing.PAD

@@ -20,11 +20,12 @@ import numpy as np
 
 from nnbook.errors import UsageError
 
-__all__ = ["BOX", "FRAME", "CENTRE", "to_mnist", "area_weights"]
+__all__ = ["BOX", "FRAME", "CENTRE", "PAD", "to_mnist", "area_weights"]
 
 BOX = 20  #: the longer side of the digit's box, in pixels
 FRAME = 28  #: the input's side, in pixels
 CENTRE = 14.0  #: where the centre of mass goes (row and column index; MNIST's mean is 14.0)
+PAD = 280  #: the side of the page's drawing pad, in pixels (``digits.js`` uses the same; a test checks)
 
 
 def _round_half_up(x: float) -> int:

@@ -14,10 +14,12 @@ import re
 from pathlib import Path
 from typing import Any
 
+from nnbook.errors import UsageError
 from nnbook.mnist.history import best_epoch, final_epoch, load_history, seconds_to
 from nnbook.paths import project_root
 
-__all__ = ["results_root", "run_dirs", "seed_runs", "device_summary", "device_table", "TARGET"]
+__all__ = ["results_root", "run_dirs", "seed_runs", "device_summary", "device_table", "startup_times",
+           "load_benchmark", "benchmark_table", "TARGET"]
 
 #: The accuracy every claim of Part 2 is about.
 TARGET = 0.994
@@ -58,7 +60,8 @@ def seed_runs(recipe: str, device: str):
         rows.append({"seed": h["seed"], "epochs": len(h["epochs"]), "final": final["test_acc"],
                      "final_correct": final["test_correct"], "best": best["test_acc"], "best_epoch": best["epoch"],
                      "s_per_epoch": seconds[len(seconds) // 2], "s_to_target": seconds_to(h, TARGET),
-                     "train_s": h["total_seconds"], "command_s": wall.get(h["seed"]), "command": h["command"]})
+                     "train_s": h["total_seconds"], "command_s": wall.get(h["seed"]), "command": h["command"],
+                     "device_name": h["device_name"], "torch_threads": h.get("torch_threads")})
     return pd.DataFrame(rows).set_index("seed")
 
 
@@ -90,3 +93,56 @@ def device_summary(recipes: tuple[str, ...] = ("book", "fast"), devices: tuple[s
                 "s per command": table["command_s"].median(),
             })
     return pd.DataFrame(rows).set_index(["recipe", "device"])
+
+
+def startup_times(path: str | Path | None = None) -> dict[str, list[float]]:
+    """The whole-command wall times of ``results/gpu/h100-startup.txt``, in seconds, by bytecode cache.
+
+    The file holds two sections, each headed by a ``== ...`` line and listing ``seed N wall T s``
+    lines: the fast recipe's command with Python's bytecode cache in use (``"cache"``) and with
+    it switched off by ``PYTHONDONTWRITEBYTECODE=1`` (``"no cache"``).
+    """
+    path = Path(path) if path is not None else results_root() / "gpu" / "h100-startup.txt"
+    times: dict[str, list[float]] = {}
+    section = None
+    for line in path.read_text().splitlines():
+        if line.startswith("== "):
+            section = "no cache" if "PYTHONDONTWRITEBYTECODE=1" in line else "cache"
+            if section in times:
+                raise UsageError(f"{path}: two sections {section!r}")
+            times[section] = []
+        elif match := re.fullmatch(r"seed \d+ wall ([\d.]+) s", line.strip()):
+            if section is None:
+                raise UsageError(f"{path}: a wall time before any '== ' section heading")
+            times[section].append(float(match.group(1)))
+    if set(times) != {"cache", "no cache"} or not all(times.values()):
+        raise UsageError(f"{path}: expected wall times with and without the bytecode cache, found {times}")
+    return times
+
+
+def load_benchmark(path: str | Path | None = None) -> dict[str, Any]:
+    """The committed pipeline benchmark, ``results/benchmark/benchmark.json`` (``python -m benchmarks.pipeline``)."""
+    return json.loads(Path(path or results_root() / "benchmark" / "benchmark.json").read_text())
+
+
+def _to_target(seconds: float | None, epochs: int) -> str:
+    return "not reached" if seconds is None else f"{seconds:.0f} s ({epochs} epochs)"
+
+
+def benchmark_table(bench: dict[str, Any] | None = None):
+    """The benchmark's two pipelines side by side, as text for reading (a pandas Styler, which
+    shows the long descriptions whole): per-epoch time, speed-up, peak memory, time to 99.4 %."""
+    import pandas as pd
+
+    bench = load_benchmark() if bench is None else bench
+    a, b = bench["conventional"], bench["project"]
+    table = pd.DataFrame({
+        "conventional": [a["description"], f"{a['median_epoch_seconds']:.1f}", "1.0×", f"{a['peak_rss_mib']:.0f} MiB",
+                         _to_target(a["seconds_to_target"], a["first_epoch_at_target"])],
+        "this book": [b["description"], f"{b['median_epoch_seconds']:.1f}", f"{bench['speedup_per_epoch']:.1f}×",
+                      f"{b['peak_rss_mib']:.0f} MiB",
+                      "; ".join(f"seed {r['seed']}: " + _to_target(r["seconds_to_target"], len(r["epochs"]))
+                                for r in b["runs"])],
+    }, index=["pipeline", "seconds per epoch (median, incl. test)", "speed-up per epoch",
+              "peak memory (RSS incl. workers)", "wall time to 99.4 % (final epoch)"])
+    return table.style

@@ -1,0 +1,60 @@
+"""The committed results as the chapters read them: the GPU start-up record, the pipeline benchmark."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from nnbook.errors import UsageError
+from nnbook.mnist import results as R
+
+
+def test_startup_times_read_every_run_of_the_committed_record() -> None:
+    """Each ``seed N wall T s`` line follows the run's own JSON line: the wall time of the whole
+    command must cover that run's set-up and training, and no run may be lost or moved."""
+    path = R.results_root() / "gpu" / "h100-startup.txt"
+    times = R.startup_times()
+    runs: dict[str, list[dict]] = {"cache": [], "no cache": []}
+    section = None
+    for line in path.read_text().splitlines():
+        if line.startswith("=="):
+            section = "no cache" if "PYTHONDONTWRITEBYTECODE" in line else "cache"
+        elif line.startswith("{"):
+            runs[section].append(json.loads(line))
+    assert {k: len(v) for k, v in times.items()} == {k: len(v) for k, v in runs.items()}
+    for key in runs:
+        for wall, run in zip(times[key], runs[key]):
+            assert wall > run["setup_seconds"] + run["train_seconds"]
+    # without the cache every start compiles again: slower than every cached start but the first
+    assert min(times["no cache"]) > max(times["cache"][1:])
+
+
+def test_startup_times_reject_a_record_without_both_sections(tmp_path: Path) -> None:
+    path = tmp_path / "startup.txt"
+    path.write_text("== with a cache:\nseed 1 wall 7.0 s\n")
+    with pytest.raises(UsageError, match="with and without the bytecode cache"):
+        R.startup_times(path)
+    path.write_text("seed 1 wall 7.0 s\n")
+    with pytest.raises(UsageError, match="before any"):
+        R.startup_times(path)
+
+
+def test_benchmark_table_shows_the_committed_numbers_whole() -> None:
+    bench = R.load_benchmark()
+    a, b = bench["conventional"], bench["project"]
+    styler = R.benchmark_table()
+    table = styler.data
+    assert list(table.columns) == ["conventional", "this book"]
+    # the speed-up recomputed from the two medians, not copied from the summary field
+    ratio = a["median_epoch_seconds"] / b["median_epoch_seconds"]
+    assert table.loc["speed-up per epoch", "this book"] == f"{ratio:.1f}×"
+    assert table.loc["seconds per epoch (median, incl. test)", "conventional"] == f"{a['median_epoch_seconds']:.1f}"
+    to_target = table.loc["wall time to 99.4 % (final epoch)", "this book"]
+    shown = re.findall(r"seed (\d+): (\d+) s \((\d+) epochs\)", to_target)
+    assert [tuple(map(int, row)) for row in shown] == [
+        (r["seed"], round(r["seconds_to_target"]), len(r["epochs"])) for r in b["runs"]]
+    html = styler.to_html()
+    assert a["description"].replace("&", "&amp;") in html and b["description"].replace("&", "&amp;") in html
