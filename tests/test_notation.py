@@ -29,7 +29,8 @@ def test_scientific_reads_back_as_the_rounded_number(x, digits):
 
 
 def test_scientific_writes_an_exact_power_of_ten_without_decimals():
-    assert [scientific(x, None) for x in (1e-5, 1e-4, 1e3, -1e-2)] == ["1 × 10⁻⁵", "1 × 10⁻⁴", "1 × 10³", "−1 × 10⁻²"]
+    assert [scientific(x, None) for x in (1e-5, 1e-4, 1e3, -1e-2, 0.1 / 1e4)] == \
+        ["1 × 10⁻⁵", "1 × 10⁻⁴", "1 × 10³", "−1 × 10⁻²", "1 × 10⁻⁵"]
     assert [scientific(x, None) for x in (2e-5, 1.5e-4, 1.0000001e-5)] == ["2.0 × 10⁻⁵", "1.5 × 10⁻⁴", "1.0 × 10⁻⁵"]
 
 

@@ -28,7 +28,8 @@ def scientific(x: float, digits: int | None = 1) -> str:
     value = _finite(x, "scientific")
     if digits is None:
         power = f"{abs(value):.0e}"  # e.g. "1e-05"
-        exact = value != 0 and power.startswith("1e") and float(power) == abs(value)
+        # exact up to the float rounding of a computed setting (0.1 / 10⁴ is 1.0000000000000001e-05)
+        exact = value != 0 and power.startswith("1e") and abs(float(power) - abs(value)) <= 1e-9 * abs(value)
         digits = 0 if exact else 1
     if isinstance(digits, bool) or not isinstance(digits, int) or not 0 <= digits <= 15:
         raise UsageError(f"digits must be an integer from 0 to 15, got {digits!r}")
