@@ -9,6 +9,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# extra flags for pip's installs into .venv: `make test` passes --no-compile (see tools/test.sh)
+PIP_FLAGS ?=
 JB_FLAGS := --all --warningiserror --nitpick --keep-going
 
 .PHONY: help venv book test lint unit notebooks system-deps train benchmark gpu-check clean
@@ -24,7 +26,7 @@ help:
 $(STAMP): requirements.txt requirements-test.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-test.txt
+	$(BIN)/python -m pip install --quiet $(PIP_FLAGS) -r requirements.txt -r requirements-test.txt
 	touch $@
 
 venv: $(STAMP)

@@ -120,7 +120,9 @@ def environment(name: str) -> Path:
     python, args = plan(name)
     home = ENVS / name
     package = [a for a in args if a.startswith(str(ROOT))]  # the plain (not editable) install of the clone
-    pip_install = [home / "bin" / "python", "-m", "pip", "install", "-qq"]
+    # no bytecode compiled at install: the tests import a small part of what is installed, and
+    # Python compiles (and, unless told not to, caches) a module when it is first imported
+    pip_install = [home / "bin" / "python", "-m", "pip", "install", "-qq", "--no-compile"]
     deps, source = home / ".dependencies", home / ".package"
     wanted, digest = _digest(python, args), _source_digest()
     if not (deps.is_file() and deps.read_text() == wanted):
