@@ -32,6 +32,12 @@ def ort():
 
 
 @pytest.fixture(scope="module")
+def book_model() -> torch.nn.Module:
+    """The committed book checkpoint, loaded once for the module (tests that change it take a copy)."""
+    return checkpoint.load_model(BOOK_MODEL)[0]
+
+
+@pytest.fixture(scope="module")
 def exported(ort, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The book model exported through the command line, as a reader does it."""
     out = tmp_path_factory.mktemp("onnx") / "model.onnx"
@@ -40,8 +46,8 @@ def exported(ort, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.slow
-def test_the_book_model_agrees_with_pytorch_on_every_test_image(ort, exported: Path) -> None:
-    model, _ = checkpoint.load_model(BOOK_MODEL)
+def test_the_book_model_agrees_with_pytorch_on_every_test_image(ort, exported: Path, book_model) -> None:
+    model = book_model
     test = data.load_split(False)
     reference = ev.evaluate(model, test)  # PyTorch: the checkpoint's own evaluation
     pixels = test.images.float().div(255).numpy()
@@ -62,14 +68,14 @@ def test_the_book_model_agrees_with_pytorch_on_every_test_image(ort, exported: P
     assert agreement.max_difference == pytest.approx(float(np.abs(batched - torch_scores).max()))
 
 
-def test_the_file_declares_its_input_output_and_any_batch_size(ort, exported: Path) -> None:
+def test_the_file_declares_its_input_output_and_any_batch_size(ort, exported: Path, book_model) -> None:
     onnx = pytest.importorskip("onnx")
     graph = onnx.load(str(exported)).graph
     dims = [d.dim_param or d.dim_value for d in graph.input[0].type.tensor_type.shape.dim]
     assert (graph.input[0].name, dims) == ("pixels", ["N", 1, 28, 28])
     assert [o.name for o in graph.output] == ["scores"]
     assert onnx.load(str(exported)).opset_import[0].version == ox.OPSET
-    model, _ = checkpoint.load_model(BOOK_MODEL)
+    model = book_model
     session = ort.InferenceSession(str(exported), providers=["CPUExecutionProvider"])
     for n in (1, 7):
         x = torch.rand(n, 1, 28, 28)
@@ -79,8 +85,8 @@ def test_the_file_declares_its_input_output_and_any_batch_size(ort, exported: Pa
         assert got.shape == (n, 10) and np.abs(got - expected).max() < 1e-3
 
 
-def test_export_leaves_the_model_alone_and_refuses_what_it_must_not_write(ort, tmp_path: Path) -> None:
-    model, _ = checkpoint.load_model(BOOK_MODEL)
+def test_export_leaves_the_model_alone_and_refuses_what_it_must_not_write(ort, tmp_path: Path, book_model) -> None:
+    model = copy.deepcopy(book_model)
     model.train()
     before = {k: v.clone() for k, v in model.state_dict().items()}
     out = ox.export_onnx(model, tmp_path / "m.onnx")

@@ -23,6 +23,15 @@ NO_TORCH = ("error: Part 2 needs PyTorch, which this Python does not have: pip i
             "(for a GPU build, follow https://pytorch.org/get-started/locally first)")
 
 
+#: OUTPUT's suffix -> the format ``export`` writes
+EXPORT_FORMATS = {".onnx": "onnx", ".pt": "torchscript", ".pth": "torchscript", ".ts": "torchscript"}
+
+
+def _suffixes(kind: str) -> str:
+    """The suffixes that choose format ``kind``, for help and error texts: ".pt, .pth, .ts"."""
+    return ", ".join(suffix for suffix, k in EXPORT_FORMATS.items() if k == kind)
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -90,13 +99,14 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--device", default="auto")
     e.add_argument("--data-root", type=_path, default=None)
 
-    x = sub.add_parser("export", help="write a self-contained model: ONNX (OUTPUT ending in .onnx) or TorchScript",
+    onnx, script = _suffixes("onnx"), _suffixes("torchscript")
+    x = sub.add_parser("export", help=f"write a self-contained model: ONNX (OUTPUT ending in {onnx}) or TorchScript",
                        description="Write a checkpoint as a self-contained model (float pixels (N, 1, 28, 28) in "
-                       "[0, 1] -> 10 scores). OUTPUT's suffix chooses the format: .onnx writes ONNX, for "
-                       "onnxruntime and other ONNX runtimes (needs pip install 'nnbook[onnx]'); .pt, .pth or "
-                       ".ts writes TorchScript, for torch.jit.load.")
+                       f"[0, 1] -> 10 scores). OUTPUT's suffix chooses the format: {onnx} writes ONNX, for "
+                       "onnxruntime and other ONNX runtimes (needs pip install 'nnbook[onnx]'); "
+                       f"{script} writes TorchScript, for torch.jit.load.")
     x.add_argument("checkpoint", type=_path)
-    x.add_argument("output", type=_path, help="the file to write: .onnx (ONNX) or .pt, .pth, .ts (TorchScript)")
+    x.add_argument("output", type=_path, help=f"the file to write: {onnx} (ONNX) or {script} (TorchScript)")
     x.add_argument("--model", choices=sorted(MODELS), default=None)
     x.add_argument("--force", action="store_true", help="replace OUTPUT if it exists")
     return p
@@ -214,10 +224,6 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-#: OUTPUT's suffix -> the format ``export`` writes
-EXPORT_FORMATS = {".onnx": "onnx", ".pt": "torchscript", ".pth": "torchscript", ".ts": "torchscript"}
-
-
 def _export(args: argparse.Namespace) -> int:
     from nnbook.errors import UsageError
     from nnbook.mnist.checkpoint import check_export_target, export_torchscript, load_model
@@ -226,8 +232,8 @@ def _export(args: argparse.Namespace) -> int:
     check_export_target(args.output, overwrite=args.force, source=args.checkpoint)
     kind = EXPORT_FORMATS.get(args.output.suffix.lower())
     if kind is None:  # before loading anything: a typo must not silently pick a format
-        raise UsageError(f"cannot tell the format from {args.output.name!r}: end OUTPUT in .onnx (ONNX) "
-                         "or .pt, .pth, .ts (TorchScript)")
+        raise UsageError(f"cannot tell the format from {args.output.name!r}: end OUTPUT in "
+                         f"{_suffixes('onnx')} (ONNX) or {_suffixes('torchscript')} (TorchScript)")
     model, _ = load_model(args.checkpoint, args.model)
     if kind == "onnx":
         from nnbook.mnist.onnx_export import export_onnx
