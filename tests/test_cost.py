@@ -49,6 +49,21 @@ def test_finite_differences_leave_the_weights_as_they_were():
     assert all(np.array_equal(a, b) for a, b in zip(before, net.weights))
 
 
+@pytest.mark.parametrize("order", ["fortran", "transposed"])
+def test_finite_differences_nudge_weights_in_any_memory_order(order):
+    """A matrix that is not C-contiguous (Fortran order, a transpose's view) is nudged where it
+    lies: a nudge of a reshaped copy would leave the loss, and so every difference, at zero."""
+    net = cost.random_network((4, 6, 3), batch=2, seed=5)
+    if order == "fortran":
+        net.weights = [np.asfortranarray(W) for W in net.weights]
+    else:
+        net.weights = [np.ascontiguousarray(W.T).T for W in net.weights]
+    assert not any(W.flags.c_contiguous for W in net.weights)
+    fd = cost.finite_differences(net)
+    reference = autograd_gradient(net)
+    assert np.linalg.norm(fd.gradient - reference) / np.linalg.norm(reference) < 1e-6
+
+
 def test_a_sample_is_the_same_entries_of_the_full_gradient():
     net = cost.random_network((20, 10, 5), batch=2, seed=4)
     fd = cost.finite_differences(net, sample=37, seed=9)

@@ -52,11 +52,6 @@ class Network:
     backward_passes: int = field(default=0, compare=False)
 
     @property
-    def sizes(self) -> tuple[int, ...]:
-        """The layer widths, input first."""
-        return (self.weights[0].shape[1], *(W.shape[0] for W in self.weights))
-
-    @property
     def n_weights(self) -> int:
         """How many weights there are: one gradient entry each."""
         return sum(W.size for W in self.weights)
@@ -153,12 +148,12 @@ def finite_differences(net: Network, h: float = FD_STEP, sample: int | None = No
         indices = np.arange(net.n_weights)
     else:
         indices = np.sort(np.random.default_rng(seed).choice(net.n_weights, size=sample, replace=False))
-    # flat index -> (layer, position in that layer's matrix); views, so a nudge is in place
-    flat = [W.reshape(-1) for W in net.weights]
+    # flat index -> (layer's matrix, (row, column)): the nudge goes into the network's own matrix,
+    # whatever its memory order (a reshaped copy would leave the loss unchanged)
     starts = np.cumsum([0] + [W.size for W in net.weights])
-
     layers = np.searchsorted(starts, indices, side="right") - 1
-    where = [(flat[layer], int(i - starts[layer])) for layer, i in zip(layers, indices)]  # outside the timing
+    where = [(net.weights[layer], np.unravel_index(int(i - starts[layer]), net.weights[layer].shape))
+             for layer, i in zip(layers, indices)]  # outside the timing
 
     def run() -> np.ndarray:
         out = np.empty(len(indices))
@@ -187,6 +182,11 @@ class Cost:
     finite_differences: GradientRun
     relative_error: float
     forward_seconds: float
+
+    @property
+    def name(self) -> str:
+        """The network as the table names it: its layer widths joined, "784-128-10"."""
+        return "-".join(map(str, self.sizes))
 
     @property
     def n_weights(self) -> int:
@@ -248,7 +248,7 @@ def cost_table(costs: Sequence[Cost]) -> pd.DataFrame:
     rows = []
     for c in costs:
         rows.append({
-            "network": "-".join(map(str, c.sizes)),
+            "network": c.name,
             "weights": c.n_weights,
             "backprop passes (forward + backward)": f"{c.backprop.forward_passes} + {c.backprop.backward_passes}",
             "FD forward passes": c.fd_forward_passes,
