@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from nnbook.errors import UsageError
-from nnbook.notation import scientific
+from nnbook.notation import plain, scientific
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
@@ -41,6 +41,29 @@ def test_scientific_zero_and_bad_input():
             scientific(bad)
     with pytest.raises(UsageError, match="digits"):
         scientific(1.0, digits=-1)
+
+
+@pytest.mark.parametrize("x", [0.9, 12.5, -0.000123456789, 4e-6, 1.5e-5, -2.75e-9, 123456.0, 1234567.0, 6.02214076e23])
+@pytest.mark.parametrize("significant", [1, 3, 6])
+def test_plain_is_the_g_format_without_e_notation(x, significant):
+    g = f"{x:.{significant}g}"  # Python's own formatting, the reference
+    text = plain(x, significant)
+    assert "e" not in text
+    if "e" not in g:
+        assert text == g
+    else:  # the same digits, written "m × 10ᵏ": it reads back to exactly the number :g shows
+        mantissa, power = text.replace("−", "-").split(" × 10")
+        assert float(mantissa) * 10.0 ** int(power.translate(SUPER)) == pytest.approx(float(g), rel=1e-12)
+        assert mantissa.lstrip("-") == g.split("e")[0].lstrip("-")
+
+
+def test_plain_bad_input():
+    for bad in (float("nan"), float("inf"), "0.5", None):
+        with pytest.raises(UsageError):
+            plain(bad)
+    for bad in (0, 18, 2.0, True):
+        with pytest.raises(UsageError, match="significant"):
+            plain(1.0, bad)
 
 
 # --- the chapters' prose -------------------------------------------------------------------------
@@ -114,18 +137,19 @@ def test_no_e_notation_in_the_numbers_a_chapter_shows(chapter):
 PYTHON_E = re.compile(r"(?<![\w.])[0-9]+(?:\.[0-9]+)?e[+-][0-9]+(?!\w)")
 #: outputs a reader does not see unless asked: folded (PyTorch's own printouts) or removed
 FOLDED = {"hide-output", "remove-output", "remove-cell", "hide-cell"}
-RENDER_PRIORITY = ("application/vnd.jupyter.widget-view+json", "application/javascript", "text/html",
-                   "image/svg+xml", "image/png", "image/jpeg", "text/markdown", "text/latex", "text/plain")
 
 
 def _visible_output_text(cell: dict) -> str:
+    from myst_nb.core.render import get_mime_priority  # the build's own order, not a copy of it
+
+    priority = get_mime_priority("html", [])
     parts = []
     for out in cell.get("outputs", []):
         if out.get("output_type") == "stream":
             parts.append(out.get("text", ""))
         data = out.get("data", {})
         # the one representation the HTML page shows: myst-nb's render priority
-        mime = next((m for m in RENDER_PRIORITY if m in data), None)
+        mime = next((m for m in priority if m in data), None)
         if mime is not None and mime.startswith("text/"):
             text = "".join(data[mime]) if isinstance(data[mime], list) else data[mime]
             parts.append(re.sub(r"<style.*?</style>|<[^>]+>", " ", text, flags=re.S))

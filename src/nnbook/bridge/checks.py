@@ -16,6 +16,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
+from nnbook.backprop.checks import FD_STEP
 from nnbook.bridge import network
 from nnbook.bridge.network import CLASSIC, CLASSIC_INPUTS, CLASSIC_TARGETS, PARAM_NAMES, Params
 
@@ -51,7 +52,7 @@ def autograd_network(params: Params = CLASSIC, inputs: Any = CLASSIC_INPUTS, tar
     return float(E.detach()), v.grad.numpy().copy()
 
 
-def finite_differences(f: Callable[[np.ndarray], float], at: np.ndarray, h: float = 1e-6) -> np.ndarray:
+def finite_differences(f: Callable[[np.ndarray], float], at: np.ndarray, h: float = FD_STEP) -> np.ndarray:
     """Central differences (f(v + h e_k) - f(v - h e_k)) / 2h for every entry of ``at`` (any shape)."""
     at = np.asarray(at, dtype=np.float64)
     out = np.empty_like(at)

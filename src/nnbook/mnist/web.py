@@ -75,7 +75,8 @@ def export_weights(model: nn.Module, path: str | Path) -> Path:
     operations in order (``conv`` with ``in``, ``out``, ``size``, ``stride``, ``padding``; ``relu``;
     ``maxpool`` with ``size``, ``stride``, ``padding``; ``avgpool``, global), ``float32`` is the
     base64 of every convolution's weights (out, in, size, size) then bias, little-endian, in layer
-    order. The page computes each cell's receptive field from the kernel sizes, strides and paddings.
+    order. The page computes each cell's receptive field from the kernel sizes and strides (it refuses
+    any padding, which the book's network does not use).
     """
     path = Path(path)
     if path.suffix != ".js":
