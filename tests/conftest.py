@@ -32,6 +32,13 @@ def _device_params() -> list:
             pytest.param("mps", id="mps", marks=no_mps)]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that takes ``device`` as ``devices``: the set ``make gpu-check`` runs on a GPU."""
+    for item in items:
+        if "device" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.devices)
+
+
 @pytest.fixture(params=_device_params())
 def device(request: pytest.FixtureRequest) -> str:
     """Each test that takes ``device`` runs once per available device (``make gpu-check`` on a GPU)."""

@@ -8,6 +8,7 @@ tensor on the wrong device fails here, on the CPU, before it can fail on a reade
 
 from __future__ import annotations
 
+import copy
 import json
 import subprocess
 import sys
@@ -17,13 +18,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from nnbook.mnist import checkpoint, data, evaluate as ev, models
+from nnbook.mnist import architecture, checkpoint, data, evaluate as ev, models
 from nnbook.mnist import train as T
 from nnbook.mnist.config import TrainConfig
-from nnbook.mnist.device import DeviceError, bf16_capability, choose_precision, native_bf16, select_device
+from nnbook.mnist.device import DeviceError, choose_precision, native_bf16, select_device
 from nnbook.paths import project_root
 
-pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:FutureWarning")
+# every test here belongs to what `make gpu-check` runs on a GPU, those without a `device` too
+pytestmark = [pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:FutureWarning"), pytest.mark.devices]
 
 SMALL = TrainConfig(epochs=2, limit_train=1024, batch_size=128, seed=5)
 METRICS = ("epoch", "train_loss", "train_acc", "test_loss", "test_acc", "test_correct", "lr_end")
@@ -97,6 +99,33 @@ def test_model_gives_the_same_scores_on_every_device(device: str) -> None:
         got = moved(x.to(device).contiguous(memory_format=torch.channels_last))
     assert got.device.type == device
     assert torch.allclose(got.cpu(), want, atol=2e-3)  # TF32 convolutions on a GPU round a little
+
+
+def test_export_summary_and_stages_leave_the_model_on_its_device(device: str, meta_default_device,
+                                                                   tmp_path: Path) -> None:
+    """ONNX export, the torchinfo table and the architecture's stages of a model on ``device``: the
+    model stays there, unchanged, and what they report is what the CPU model gives (with ``meta``
+    as the default device, any tensor they made without naming a device would fail here)."""
+    ort = pytest.importorskip("onnxruntime")  # noqa: F841  (the `onnx` extra)
+    from nnbook.mnist import onnx_export
+
+    with torch.device("cpu"):
+        torch.manual_seed(0)
+        reference = models.build_model("main", 0.13, 0.31).eval()
+        x = torch.rand(5, 1, 28, 28)
+    model = copy.deepcopy(reference).to(device)
+    before = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+
+    onnx = onnx_export.onnx_scores(onnx_export.export_onnx(model, tmp_path / "m.onnx"), x.numpy())
+    with torch.inference_mode():
+        want = reference(x)
+    assert abs(onnx - want.numpy()).max() < 1e-4  # the file holds the model's weights, exported from a CPU copy
+    assert "Conv2d" in models.summary(model)
+    assert architecture.stages(model) == architecture.stages(reference)
+
+    assert all(t.device.type == device for t in [*model.parameters(), *model.buffers()])
+    assert not model.training
+    assert all(torch.equal(before[k], v.detach().cpu()) for k, v in model.state_dict().items())
 
 
 def test_training_resumes_to_the_same_history(device: str, tmp_path: Path) -> None:
@@ -177,10 +206,28 @@ def test_command_line_on_device(device: str, tmp_path: Path) -> None:
 # -- precision and device choice --------------------------------------------------------------
 
 
-def test_bf16_is_native_from_ampere_on() -> None:
-    """T4 (7.5) and V100 (7.0) get fp16 with a scaler; A100 (8.0), RTX 30xx (8.6), H100 (9.0) bf16."""
-    assert [bf16_capability(c) for c in [(7, 0), (7, 5), (8, 0), (8, 6), (9, 0), (10, 0)]] == \
-        [False, False, True, True, True, True]
+@pytest.mark.parametrize("gpu, capability, auto", [("Tesla V100", (7, 0), "fp16"), ("Tesla T4", (7, 5), "fp16"),
+                                                   ("A100", (8, 0), "bf16"), ("RTX 3090", (8, 6), "bf16"),
+                                                   ("H100", (9, 0), "bf16"), ("B200", (10, 0), "bf16")])
+def test_precision_on_a_cuda_gpu_follows_its_compute_capability(monkeypatch, gpu, capability, auto) -> None:
+    """The CUDA path of the precision choice, run without a GPU: torch's device queries answer as
+    that GPU would (the same calls a GPU machine makes, with every torch this project admits).
+    A T4 or V100 gets fp16 with a scaler, Ampere and newer bf16; asking a T4 for bf16 is refused."""
+    asked = []
+    monkeypatch.setattr(torch.version, "hip", None)
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda d=None: asked.append(d) or capability)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda d=None: gpu)
+    cuda1 = torch.device("cuda", 1)
+    assert choose_precision(cuda1).name == auto
+    assert asked and all(d == cuda1 for d in asked), "the capability of the GPU asked for, not the current one"
+    assert choose_precision(cuda1, "fp16").name == "fp16" and choose_precision(cuda1, "fp32").name == "fp32"
+    if auto == "fp16":
+        with pytest.raises(DeviceError, match=f"{gpu} has no native bf16"):
+            choose_precision(cuda1, "bf16")
+    else:
+        assert choose_precision(cuda1, "bf16").name == "bf16"
+    monkeypatch.setattr(torch.version, "hip", "6.0")  # an AMD GPU under ROCm: bf16 whatever it reports
+    assert native_bf16(cuda1)
 
 
 def test_precision_choice_and_refusals() -> None:

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from nnbook.errors import UsageError
+from nnbook.mnist.models import count_parameters, dropout_rate
 
 if TYPE_CHECKING:  # matplotlib is imported when a figure is drawn, not with the package
     from matplotlib.figure import Figure
@@ -65,8 +66,7 @@ def stages(model: nn.Sequential) -> list[Stage]:
             for block in model:
                 x = block(x)
                 out.append(Stage(label=_label(block), shape=tuple(x.shape[1:]),
-                                 parameters=sum(p.numel() for p in block.parameters() if p.requires_grad),
-                                 dropout=max((m.p for m in block.modules() if isinstance(m, nn.Dropout)), default=0.0)))
+                                 parameters=count_parameters(block), dropout=dropout_rate(block)))
     finally:
         model.train(was_training)
     return out

@@ -11,7 +11,7 @@ import torch
 from nnbook.errors import EnvironmentProblem
 
 __all__ = ["DeviceError", "select_device", "device_name", "Precision", "choose_precision", "PRECISIONS",
-           "native_bf16", "bf16_capability"]
+           "native_bf16"]
 
 
 class DeviceError(EnvironmentProblem, ValueError):
@@ -83,12 +83,7 @@ def native_bf16(device: torch.device) -> bool:
     API every supported torch has (``is_bf16_supported(including_emulation=...)`` is newer than 2.3)."""
     if torch.version.hip:
         return True
-    return bf16_capability(torch.cuda.get_device_capability(device))
-
-
-def bf16_capability(capability: tuple[int, int]) -> bool:
-    """Whether an NVIDIA GPU of this compute capability has native bf16 arithmetic (8.0 and newer)."""
-    return tuple(capability) >= (8, 0)
+    return tuple(torch.cuda.get_device_capability(device)) >= (8, 0)
 
 
 def choose_precision(device: torch.device, requested: str = "auto") -> Precision:

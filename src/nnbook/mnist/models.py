@@ -17,6 +17,7 @@ __all__ = [
     "MODELS",
     "build_model",
     "default_dropout",
+    "dropout_rate",
     "count_parameters",
     "after_pooling",
     "transition_conv",
@@ -127,8 +128,12 @@ def build_model(name: str = "main", mean: float = 0.0, std: float = 1.0, dropout
 
 def default_dropout(name: str = "main") -> float:
     """The dropout rate model ``name`` is built with when none is given (0 for a model without dropout)."""
-    rates = {m.p for m in _constructor(name)().modules() if isinstance(m, nn.Dropout)}
-    return float(max(rates, default=0.0))
+    return dropout_rate(_constructor(name)())
+
+
+def dropout_rate(module: nn.Module) -> float:
+    """The highest rate of the dropout layers in ``module`` (0 where it has none)."""
+    return float(max((m.p for m in module.modules() if isinstance(m, nn.Dropout)), default=0.0))
 
 
 def after_pooling(model: nn.Sequential) -> nn.Sequential:
@@ -194,10 +199,12 @@ def summary(model: nn.Module, batch: int = 1) -> str:
     """
     from torchinfo import summary as torchinfo_summary
 
-    # on the model's own device: torchinfo moves the model to the device it is given
+    # on the model's own device: torchinfo moves the model to the device it is given, and makes its
+    # example input on the default device before moving it there
     device = next((p.device for p in model.parameters()), torch.device("cpu"))
-    stats = torchinfo_summary(model, input_size=(batch, 1, 28, 28), verbose=0, device=device,
-                              col_names=("output_size", "num_params", "kernel_size"), depth=2)
+    with torch.device(device):
+        stats = torchinfo_summary(model, input_size=(batch, 1, 28, 28), verbose=0, device=device,
+                                  col_names=("output_size", "num_params", "kernel_size"), depth=2)
     fmt = stats.formatting
     shown = [layer for layer in stats.summary_list if layer.depth <= fmt.max_depth]
     fmt.layer_name_width = max(len("Layer (type:depth-idx)"), *(
