@@ -12,6 +12,10 @@ STAMP  := $(VENV)/.installed
 # extra flags for pip's installs into .venv: `make test` passes --no-compile (see tools/test.sh)
 PIP_FLAGS ?=
 JB_FLAGS := --all --warningiserror --nitpick --keep-going
+# the tests that need the build, Chromium or LibreOffice, and those that run in the readers'
+# runtimes (.envs/); the unit tests are the others (make unit, and lane 2 of make test)
+BUILT_MARKS   := browser or built or spreadsheet
+RUNTIME_MARKS := runtimes
 
 .PHONY: help venv book test lint unit notebooks system-deps train benchmark gpu-check clean
 
@@ -43,7 +47,7 @@ system-deps:
 	bash tools/system-deps.sh
 
 unit: $(STAMP)
-	$(BIN)/python -m pytest tests -m "not (browser or built or spreadsheet or runtimes)"
+	$(BIN)/python -m pytest tests -m "not ($(BUILT_MARKS) or $(RUNTIME_MARKS))"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -51,7 +55,7 @@ lint: $(STAMP)
 # every test, on two cores: what waits on the disk (the readers' runtimes in .envs/, Debian
 # packages) beside what computes (the build beside the tests that need neither); see tools/test.sh
 test:
-	PYTHON=$(PYTHON) bash tools/test.sh
+	PYTHON=$(PYTHON) BUILT="$(BUILT_MARKS)" RUNTIMES="$(RUNTIME_MARKS)" bash tools/test.sh
 
 notebooks: $(STAMP)
 	$(BIN)/python tools/notebooks.py --write

@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def build_folder(root: Path = ROOT) -> Path:
-    """Where ``make book`` built the book: ``_build/``, or ``$NNBOOK_BUILD`` for a build made elsewhere."""
-    return Path(os.environ.get("NNBOOK_BUILD", root / "_build"))
+    """Where ``make book`` built the book: ``_build/`` of the clone."""
+    return root / "_build"
 
 
 def toc_files(root: Path = ROOT) -> list[str]:

@@ -13,8 +13,9 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 PYTEST=(.venv/bin/python -m pytest -p no:cacheprovider --durations=10)
-BUILT="browser or built or spreadsheet"
-RUNTIMES="runtimes"
+# the marker sets, from the Makefile (`make test`), which `make unit` uses too
+BUILT=${BUILT:?"run this through make test"}
+RUNTIMES=${RUNTIMES:?"run this through make test"}
 # unit tests that lane 1 runs after the build's tests, so that the two lanes end together
 # (lane 2 also waits for .envs/; measured: lane 1 ended about 60 s before lane 2 without them)
 LANE1_UNIT=tests/test_mnist_devices.py
@@ -30,7 +31,12 @@ say() { echo "== make test, $(( $(date +%s) - started )) s: $*"; }
 # each background job in a process group of its own (job control), so that an early failure or
 # Ctrl-C stops the whole group, not only the subshell: pip, apt-get, the build and pytest too
 set -m
-stop_all() { for f in "$LOGS"/*.pid; do [ -f "$f" ] && kill -- "-$(cat "$f")" 2>/dev/null; done; return 0; }
+stop_all() {  # the jobs still running (a finished job's group id may belong to another process by now)
+  for f in "$LOGS"/*.pid; do
+    [ -f "$f" ] && [ ! -f "${f%.pid}.status" ] && kill -- "-$(cat "$f")" 2>/dev/null
+  done
+  return 0
+}
 trap stop_all EXIT
 trap 'exit 130' INT TERM
 
@@ -38,7 +44,7 @@ background() {  # name, command...: run it in the background; its exit status la
   local name=$1; shift
   ( "$@" > "$LOGS/$name.log" 2>&1; status=$?
     echo "($name ended $(( $(date +%s) - started )) s after make test began)" >> "$LOGS/$name.log"
-    echo $status > "$LOGS/$name.status" ) &
+    echo $status > "$LOGS/$name.status.part" && mv "$LOGS/$name.status.part" "$LOGS/$name.status" ) &
   echo $! > "$LOGS/$name.pid"
 }
 
