@@ -76,12 +76,13 @@ def test_without_pytorch_the_command_line_names_the_extra(tmp_path: Path) -> Non
 
 def test_part1_and_part2_tests_at_the_oldest_versions() -> None:
     python = _python("oldest")
-    probe = "import torch, sympy; print(torch.__version__.split('+')[0], sympy.__version__)"
+    probe = ("import torch, sympy, onnx, onnxruntime; "
+             "print(torch.__version__.split('+')[0], sympy.__version__, onnx.__version__, onnxruntime.__version__)")
     versions = subprocess.run([python, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
-    lowest = test_envs.oldest_admitted(("checks", "mnist"))
-    assert [Version(v) for v in versions] == [Version(lowest["torch"]), Version(lowest["sympy"])]
+    lowest = test_envs.oldest_admitted(test_envs.OLDEST_EXTRAS)
+    assert [Version(v) for v in versions] == [Version(lowest[n]) for n in ("torch", "sympy", "onnx", "onnxruntime")]
     _pytest(python, *PART1_TESTS, "tests/test_checks.py", "tests/test_mnist_config.py", "tests/test_mnist_models.py",
-            "tests/test_bridge.py")
+            "tests/test_bridge.py", "tests/test_mnist_onnx.py")
 
 
 def test_outside_a_clone_data_goes_to_a_per_user_folder(tmp_path: Path) -> None:

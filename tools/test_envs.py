@@ -29,6 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 ENVS = ROOT / ".envs"
 WHEELS = Path("/opt/wheels")  # where this machine keeps the CPU build of torch
+#: the extras the ``oldest`` environment installs at their floors (all that Part 2 and its checks use)
+OLDEST_EXTRAS = ("checks", "mnist", "onnx")
 TOOLS = ["pytest", "hypothesis", "setuptools>=77", "wheel"]  # the newest that support the Python at hand
 
 
@@ -44,7 +46,8 @@ def local_cpu_torch(python_tag: str = "cp311") -> Path:
 
 
 def oldest_admitted(extras: tuple[str, ...] = ()) -> dict[str, str]:
-    """name -> the lowest version ``pyproject.toml`` admits, for the dependencies and ``extras``."""
+    """name -> the lowest version ``pyproject.toml`` admits, for the dependencies and ``extras``
+    (where two name the same package, the higher floor: both must hold)."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     specs = list(project["dependencies"])
     for extra in extras:
@@ -52,8 +55,14 @@ def oldest_admitted(extras: tuple[str, ...] = ()) -> dict[str, str]:
     lowest = {}
     for spec in specs:
         name, bound = re.fullmatch(r"([A-Za-z0-9_.-]+)>=([0-9.]+)", spec.replace(" ", "")).groups()
-        lowest[name.lower()] = bound
+        key = name.lower()
+        if key not in lowest or _release(bound) > _release(lowest[key]):
+            lowest[key] = bound
     return lowest
+
+
+def _release(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
 
 
 def recipes() -> dict[str, dict]:
@@ -62,12 +71,12 @@ def recipes() -> dict[str, dict]:
               if line.strip() and not line.startswith(("#", "--extra-index-url"))]
     # torch at its floor too, from the package registry: PyPI's Linux build, CUDA libraries and all
     # (about 5 GB installed; the tests run it on the CPU)
-    oldest = oldest_admitted(("checks", "mnist"))
+    oldest = oldest_admitted(OLDEST_EXTRAS)
     part1 = oldest_admitted()
     return {
         "binder": {"python": "python3.11", "torch": True, "pip": [*binder, "nbclient"]},
         "oldest": {"python": "python3.11", "torch": False,
-                   "pip": [f"{n}=={v}" for n, v in oldest.items()] + TOOLS + [f"{ROOT}[checks,mnist]"]},
+                   "pip": [f"{n}=={v}" for n, v in oldest.items()] + TOOLS + [f"{ROOT}[{','.join(OLDEST_EXTRAS)}]"]},
         "oldest-py310": {"python": "python3.10", "torch": False,
                          "pip": [f"{n}=={v}" for n, v in part1.items()] + TOOLS + [str(ROOT)]},
     }
