@@ -58,3 +58,12 @@ def test_benchmark_table_shows_the_committed_numbers_whole() -> None:
         (r["seed"], round(r["seconds_to_target"]), len(r["epochs"])) for r in b["runs"]]
     html = styler.to_html()
     assert a["description"].replace("&", "&amp;") in html and b["description"].replace("&", "&amp;") in html
+
+
+@pytest.mark.parametrize("recipe", ["book", "fast", "tiny"])
+def test_seed_runs_say_where_each_run_ran(recipe: str) -> None:
+    """The CPU computes in float32; a GPU run records the GPU and a lower precision (see train)."""
+    cpu, cuda = R.seed_runs(recipe, "cpu"), R.seed_runs(recipe, "cuda")
+    assert (cpu["precision"] == "fp32").all() and cpu["device_name"].str.startswith("CPU").all()
+    assert cuda["precision"].isin({"bf16", "fp16"}).all() and not cuda["device_name"].str.startswith("CPU").any()
+    assert list(cpu.index) == list(cuda.index)

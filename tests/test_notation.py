@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from nnbook.errors import UsageError
-from nnbook.notation import plain, scientific
+from nnbook.notation import joined, number_word, plain, scientific
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
@@ -183,3 +183,32 @@ def test_agreement_words_follow_the_difference():
         "differs from autograd by at most 1.1 × 10⁻¹⁶, a rounding difference in the last bits"
     with pytest.raises(UsageError, match="not a rounding difference"):
         agreement(1e-3, "autograd", 1e-15)
+
+
+@pytest.mark.parametrize("n", range(10))
+def test_number_word_is_the_digits_unicode_name(n):
+    import unicodedata
+
+    # Unicode names each digit character: "DIGIT TWO" for "2"
+    assert number_word(n) == unicodedata.name(str(n)).removeprefix("DIGIT ").lower()
+
+
+@pytest.mark.parametrize("bad", [-1, 10, 2.0, True, "2"])
+def test_number_word_rejects_what_it_cannot_spell(bad):
+    with pytest.raises(UsageError, match="0 to 9"):
+        number_word(bad)
+
+
+@pytest.mark.parametrize("items", [["a"], ["a", "b"], ["seed 1", "seed 2", "seed 3"], list("abcdef")])
+def test_joined_lists_every_item_once_in_order(items):
+    text = joined(items)
+    *head, last = text.split(" and ") if len(items) > 1 else (text,)
+    # the last item after the only " and ", the others before it, separated by commas
+    assert (", ".join(head).split(", ") if head else []) + [last] == items
+    assert text.count(" and ") == (len(items) > 1)
+    assert joined(iter(items)) == text
+
+
+def test_joined_rejects_an_empty_list():
+    with pytest.raises(UsageError, match="at least one"):
+        joined([])

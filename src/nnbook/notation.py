@@ -9,12 +9,14 @@ the superscript digits need no math mode, so the number sits in a sentence like 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
 from nnbook.errors import UsageError
 
-__all__ = ["scientific", "plain", "agreement"]
+__all__ = ["scientific", "plain", "agreement", "number_word", "joined"]
 
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 
 
 def scientific(x: float, digits: int | None = 1) -> str:
@@ -68,6 +70,21 @@ def agreement(diff: float, other: str, tolerance: float) -> str:
     if value == 0:
         return f"agrees exactly with {other}"
     return f"differs from {other} by at most {scientific(value)}, a rounding difference in the last bits"
+
+
+def number_word(n: int) -> str:
+    """A count from 0 to 9 as the prose spells it: 2 -> "two". Larger counts are written in digits."""
+    if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n < len(_WORDS):
+        raise UsageError(f"number_word() spells whole numbers from 0 to 9, got {n!r}")
+    return _WORDS[n]
+
+
+def joined(items: Iterable[str]) -> str:
+    """Items as a sentence lists them: "a", "a and b", "a, b and c"."""
+    items = list(items)
+    if not items:
+        raise UsageError("joined() needs at least one item")
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _finite(x: float, caller: str) -> float:

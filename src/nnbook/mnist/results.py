@@ -48,7 +48,8 @@ def _command_seconds(recipe: str, device: str) -> dict[int, float]:
 
 
 def seed_runs(recipe: str, device: str):
-    """A pandas DataFrame, one row per committed seed: final and best accuracy, times."""
+    """A pandas DataFrame, one row per committed seed: final and best accuracy, times, and the
+    machine it ran on (device name, precision, torch threads)."""
     import pandas as pd
 
     wall = _command_seconds(recipe, device)
@@ -61,7 +62,8 @@ def seed_runs(recipe: str, device: str):
                      "final_correct": final["test_correct"], "best": best["test_acc"], "best_epoch": best["epoch"],
                      "s_per_epoch": seconds[len(seconds) // 2], "s_to_target": seconds_to(h, TARGET),
                      "train_s": h["total_seconds"], "command_s": wall.get(h["seed"]), "command": h["command"],
-                     "device_name": h["device_name"], "torch_threads": h.get("torch_threads")})
+                     "device_name": h["device_name"], "precision": h["precision"],
+                     "torch_threads": h.get("torch_threads")})
     return pd.DataFrame(rows).set_index("seed")
 
 
