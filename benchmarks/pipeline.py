@@ -362,28 +362,16 @@ def ratios(a_secs: list[float], b_secs: list[float], floor: float) -> dict[str, 
     }
 
 
-def _fmt_s(value: float | None) -> str:
-    return "not reached" if value is None else f"{value:.0f} s"
-
 
 def markdown(result: dict[str, Any]) -> str:
-    """The result as a markdown table, with the machine and date beneath it."""
+    """The result as a markdown table (the rows the appendix shows, from the same function), with
+    the machine and date beneath it."""
+    from nnbook.mnist.results import benchmark_rows
+
     a, b, m = result["conventional"], result["project"], result["machine"]
-    a_target = (f"{_fmt_s(a['seconds_to_target'])} (epoch {a['first_epoch_at_target']})"
-                if a["first_epoch_at_target"] else f"not reached in {len(a['epochs'])} epochs "
-                f"(best {a['best_acc']:.2%})")
-    b_target = "; ".join(
-        f"seed {r['seed']}: " + (f"{r['seconds_to_target']:.0f} s" if r["seconds_to_target"] is not None
-                                 else f"not reached ({r['final_acc']:.2%})")
-        for r in b["runs"])
-    lines = [
-        "| | conventional (A) | this book (B) |",
-        "|---|---|---|",
-        f"| seconds per epoch (median, training + test) | {a['median_epoch_seconds']:.1f} "
-        f"| {b['median_epoch_seconds']:.1f} |",
-        f"| speed-up per epoch | 1× | {result['speedup_per_epoch']:.1f}× |",
-        f"| peak memory (RSS incl. workers) | {a['peak_rss_mib']} MiB | {b['peak_rss_mib']} MiB |",
-        f"| wall time to 99.4 % | {a_target} | {b_target} |",
+    lines = ["| | conventional (A) | this book (B) |", "|---|---|---|"]
+    lines += [f"| {label} | {a_text} | {b_text} |" for label, (a_text, b_text) in benchmark_rows(result).items()]
+    lines += [
         f"| epochs run | {len(a['epochs'])} | {', '.join(str(len(r['epochs'])) for r in b['runs'])} |",
         "",
         f"The network's arithmetic alone (forward, backward and SGD step on one batch already in memory, "

@@ -19,7 +19,7 @@ from nnbook.mnist.history import best_epoch, final_epoch, load_history, seconds_
 from nnbook.paths import project_root
 
 __all__ = ["results_root", "run_dirs", "seed_runs", "device_summary", "device_table", "startup_times",
-           "load_benchmark", "benchmark_table", "TARGET"]
+           "load_benchmark", "benchmark_rows", "benchmark_table", "TARGET"]
 
 #: The accuracy every claim of Part 2 is about.
 TARGET = 0.994
@@ -131,20 +131,27 @@ def _to_target(seconds: float | None, epochs: int) -> str:
     return "not reached" if seconds is None else f"{seconds:.0f} s ({epochs} epochs)"
 
 
+def benchmark_rows(bench: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """The measurements both views of the benchmark show (the appendix's table and
+    ``benchmark.md``): row label -> (conventional, this book), as text."""
+    a, b = bench["conventional"], bench["project"]
+    return {
+        "seconds per epoch (median, incl. test)": (f"{a['median_epoch_seconds']:.1f}",
+                                                   f"{b['median_epoch_seconds']:.1f}"),
+        "speed-up per epoch": ("1.0×", f"{bench['speedup_per_epoch']:.1f}×"),
+        "peak memory (RSS incl. workers)": (f"{a['peak_rss_mib']:.0f} MiB", f"{b['peak_rss_mib']:.0f} MiB"),
+        "wall time to 99.4 % (final epoch)": (
+            _to_target(a["seconds_to_target"], a["first_epoch_at_target"]),
+            "; ".join(f"seed {r['seed']}: " + _to_target(r["seconds_to_target"], len(r["epochs"])) for r in b["runs"])),
+    }
+
+
 def benchmark_table(bench: dict[str, Any] | None = None):
     """The benchmark's two pipelines side by side, as text for reading (a pandas Styler, which
-    shows the long descriptions whole): per-epoch time, speed-up, peak memory, time to 99.4 %."""
+    shows the long descriptions whole): :func:`benchmark_rows` under each pipeline's description."""
     import pandas as pd
 
     bench = load_benchmark() if bench is None else bench
-    a, b = bench["conventional"], bench["project"]
-    table = pd.DataFrame({
-        "conventional": [a["description"], f"{a['median_epoch_seconds']:.1f}", "1.0×", f"{a['peak_rss_mib']:.0f} MiB",
-                         _to_target(a["seconds_to_target"], a["first_epoch_at_target"])],
-        "this book": [b["description"], f"{b['median_epoch_seconds']:.1f}", f"{bench['speedup_per_epoch']:.1f}×",
-                      f"{b['peak_rss_mib']:.0f} MiB",
-                      "; ".join(f"seed {r['seed']}: " + _to_target(r["seconds_to_target"], len(r["epochs"]))
-                                for r in b["runs"])],
-    }, index=["pipeline", "seconds per epoch (median, incl. test)", "speed-up per epoch",
-              "peak memory (RSS incl. workers)", "wall time to 99.4 % (final epoch)"])
-    return table.style
+    descriptions = (bench["conventional"]["description"], bench["project"]["description"])
+    rows = {"pipeline": descriptions, **benchmark_rows(bench)}
+    return pd.DataFrame.from_dict(rows, orient="index", columns=["conventional", "this book"]).style
