@@ -73,7 +73,7 @@ def agreement(diff: float, other: str, tolerance: float) -> str:
 
 
 def number_word(n: int) -> str:
-    """A count from 0 to 9 as the prose spells it: 2 -> "two". Larger counts are written in digits."""
+    """A count from 0 to 9 as the prose spells it: 2 -> "two" (a larger count is refused: write it in digits)."""
     if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n < len(_WORDS):
         raise UsageError(f"number_word() spells whole numbers from 0 to 9, got {n!r}")
     return _WORDS[n]
