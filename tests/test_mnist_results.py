@@ -67,3 +67,31 @@ def test_seed_runs_say_where_each_run_ran(recipe: str) -> None:
     assert (cpu["precision"] == "fp32").all() and cpu["device_name"].str.startswith("CPU").all()
     assert cuda["precision"].isin({"bf16", "fp16"}).all() and not cuda["device_name"].str.startswith("CPU").any()
     assert list(cpu.index) == list(cuda.index)
+
+
+def test_sweep_summary_compares_candidates_on_their_common_seeds() -> None:
+    runs = [{"candidate": "a", "seed": 1, "final": 0.9940}, {"candidate": "a", "seed": 2, "final": 0.9950},
+            {"candidate": "a", "seed": 3, "final": 0.9900},  # only "a" got to seed 3: left out
+            {"candidate": "b", "seed": 2, "final": 0.9930}, {"candidate": "b", "seed": 1, "final": 0.9960}]
+    table = R.sweep_summary({"runs": runs, "complete": False})
+    assert table.attrs["seeds"] == [1, 2]
+    assert list(table.index) == ["a", "b"]
+    assert table.loc["a"].tolist() == pytest.approx([0.9940, 0.9945, 0.9950])
+    assert table.loc["b"].tolist() == pytest.approx([0.9930, 0.9945, 0.9960])
+    with pytest.raises(UsageError, match="no seed in common"):
+        R.sweep_summary({"runs": [{"candidate": "a", "seed": 1, "final": 0.99},
+                                  {"candidate": "b", "seed": 2, "final": 0.99}]})
+
+
+@pytest.mark.parametrize("name", ["round2-validation-cpu", "round2-validation-cuda"])
+def test_committed_second_round_matches_its_raw_runs(name: str) -> None:
+    sweep = R.load_sweep(name)
+    table = R.sweep_summary(sweep)
+    for candidate, row in table.iterrows():  # recomputed here from the runs, seed by seed
+        finals = sorted(r["final"] for r in sweep["runs"]
+                        if r["candidate"] == candidate and r["seed"] in table.attrs["seeds"])
+        assert len(finals) == len(table.attrs["seeds"])
+        assert (row["lowest"], row["highest"]) == (finals[0], finals[-1])
+    assert all(r["evaluated_on"] == "validation" for r in sweep["runs"])
+    with pytest.raises(UsageError, match="no committed sweep"):
+        R.load_sweep("no-such-sweep")

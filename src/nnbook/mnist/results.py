@@ -19,7 +19,7 @@ from nnbook.mnist.history import best_epoch, final_epoch, load_history, seconds_
 from nnbook.paths import project_root
 
 __all__ = ["results_root", "run_dirs", "seed_runs", "device_summary", "device_table", "startup_times",
-           "load_benchmark", "benchmark_rows", "benchmark_table", "TARGET"]
+           "load_benchmark", "benchmark_rows", "benchmark_table", "load_sweep", "sweep_summary", "TARGET"]
 
 #: The accuracy every claim of Part 2 is about.
 TARGET = 0.994
@@ -120,6 +120,40 @@ def startup_times(path: str | Path | None = None) -> dict[str, list[float]]:
     if set(times) != {"cache", "no cache"} or not all(times.values()):
         raise UsageError(f"{path}: expected wall times with and without the bytecode cache, found {times}")
     return times
+
+
+def load_sweep(name: str) -> dict[str, Any]:
+    """A committed recipe sweep, ``results/recipes/<name>.json`` (written by ``python -m benchmarks.recipes``)."""
+    path = results_root() / "recipes" / f"{name}.json"
+    if not path.is_file():
+        raise UsageError(f"no committed sweep {name!r}: {path} is missing")
+    return json.loads(path.read_text())
+
+
+def sweep_summary(sweep: dict[str, Any]):
+    """Each candidate's lowest, mean and highest final accuracy in ``sweep``, over the seeds that
+    every candidate ran (a pandas DataFrame, one row per candidate, in the sweep's order).
+
+    A sweep stopped at a time limit (``"complete": false``) holds a few more seeds for some
+    candidates than for others; only the common seeds, listed in ``.attrs["seeds"]``, compare them
+    on the same footing.
+    """
+    import pandas as pd
+
+    finals: dict[str, dict[int, float]] = {}
+    for run in sweep["runs"]:
+        finals.setdefault(run["candidate"], {})[run["seed"]] = run["final"]
+    if not finals:
+        raise UsageError("the sweep holds no runs")
+    seeds = sorted(set.intersection(*(set(by_seed) for by_seed in finals.values())))
+    if not seeds:
+        raise UsageError("the sweep's candidates have no seed in common")
+    rows = {name: [by_seed[s] for s in seeds] for name, by_seed in finals.items()}
+    table = pd.DataFrame({"lowest": {n: min(v) for n, v in rows.items()},
+                          "mean": {n: sum(v) / len(v) for n, v in rows.items()},
+                          "highest": {n: max(v) for n, v in rows.items()}}).rename_axis("candidate")
+    table.attrs["seeds"] = seeds
+    return table
 
 
 def load_benchmark(path: str | Path | None = None) -> dict[str, Any]:
