@@ -95,3 +95,16 @@ def test_committed_second_round_matches_its_raw_runs(name: str) -> None:
     assert all(r["evaluated_on"] == "validation" for r in sweep["runs"])
     with pytest.raises(UsageError, match="no committed sweep"):
         R.load_sweep("no-such-sweep")
+
+
+def test_recipe_runs_add_seeds_to_the_committed_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import recipe_runs  # tools/, on the path from conftest.py
+
+    table = tmp_path / "fast" / "cpu-runs.json"
+    table.parent.mkdir(parents=True)
+    table.write_text(json.dumps([{"seed": 1, "final": 0.995}, {"seed": 2, "final": 0.993}]))
+    new = {"final": 0.5, "train_seconds": 1.0, "command_seconds": 2.0}
+    monkeypatch.setattr(recipe_runs, "run_seed", lambda recipe, seed, device, results: {"seed": seed, **new})
+    assert recipe_runs.main(["--recipe", "fast", "--device", "cpu", "--seeds", "2-3", "--results", str(tmp_path)]) == 0
+    assert json.loads(table.read_text()) == [{"seed": 1, "final": 0.995}, {"seed": 2, **new}, {"seed": 3, **new}]
+    assert [p.name for p in table.parent.iterdir()] == ["cpu-runs.json"]  # no .part left behind

@@ -60,13 +60,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--results", type=Path, default=ROOT / "results")
     args = p.parse_args(argv)
     results = args.results.resolve()
-    rows = []
+    table = results / args.recipe / f"{args.device}-runs.json"
+    # the rows of seeds not run this time stay (their run folders stay too): more seeds add to a table
+    rows = {row["seed"]: row for row in (json.loads(table.read_text()) if table.is_file() else [])}
     for seed in args.seeds:
         row = run_seed(args.recipe, seed, args.device, results)
-        rows.append(row)
+        rows[seed] = row
         print(f"{args.recipe} {args.device} seed {seed}: final {row['final']:.2%}, train {row['train_seconds']:.1f} s, "
               f"command {row['command_seconds']:.1f} s", flush=True)
-        (results / args.recipe / f"{args.device}-runs.json").write_text(json.dumps(rows, indent=1) + "\n")
+        part = table.with_name(table.name + ".part")
+        part.write_text(json.dumps([rows[s] for s in sorted(rows)], indent=1) + "\n")
+        part.replace(table)
     return 0
 
 
