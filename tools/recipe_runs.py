@@ -1,6 +1,6 @@
 """Run a recipe for several seeds on one device, each as its own command, and time each command.
 
-    python tools/recipe_runs.py --recipe fast --device cpu --seeds 1-8 --results results
+    python tools/recipe_runs.py --recipe fast --device cpu --seeds 1-16 --results results
 
 Each run is ``python -m nnbook.mnist train --recipe R --seed S --device D --out DIR/R/D-seedS``
 (the command its ``history.json`` records); ``DIR/R/D-runs.json`` gets one row per seed with
