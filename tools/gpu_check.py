@@ -4,7 +4,7 @@
 
 Needs a Python that already has torch and torchvision (Colab, a GPU workstation); it installs
 nothing. Steps: (1) the unit tests that take a ``device`` (CPU and CUDA cases); (2) the command
-line on CUDA: ``train`` (the book's recipe for seeds 1-3, the fast recipe for seeds 1-8, the
+line on CUDA: ``train`` (the book's recipe for seeds 1-3, the fast recipe for seeds 1-16, the
 tiny model's for seeds 1-3, each a separate process timed from its start), ``--resume`` of a
 finished run, ``evaluate``, ``export``; (3) every Part 2 chapter executed as its notebook, as a
 Colab reader runs it (a GPU present, so the training chapter trains the full recipe). With
@@ -28,7 +28,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
-from recipe_runs import run_seed  # noqa: E402  (a sibling script)
+from recipe_runs import add_runs, run_seed  # noqa: E402  (a sibling script)
 
 # every chapter that runs Part 2's code (book/<name>.ipynb), in the book's order
 CHAPTERS = ["part2/data", "part2/model", "part2/training", "part2/evaluation", "part2/draw", "part2/going-further",
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--results", type=Path, default=None, help="keep runs and measurements here")
     p.add_argument("--book-seeds", type=int, default=3)
-    p.add_argument("--fast-seeds", type=int, default=8)
+    p.add_argument("--fast-seeds", type=int, default=16)  # as many as the committed CPU runs
     p.add_argument("--tiny-seeds", type=int, default=3)
     p.add_argument("--skip-chapters", action="store_true")
     args = p.parse_args(argv)
@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"train {row['train_seconds']:.1f} s, command {row['command_seconds']:.1f} s ({row['step_mode']}, "
                   f"{row['precision']})", flush=True)
         if rows:  # (--tiny-seeds 0: no runs, no file)
-            (results / recipe / "cuda-runs.json").write_text(json.dumps(rows, indent=1) + "\n")
+            add_runs(results / recipe / "cuda-runs.json", rows)
         runs += rows
 
     # the command line as a reader uses it: train, resume a finished run, evaluate, export

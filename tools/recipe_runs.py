@@ -47,6 +47,19 @@ def run_seed(recipe: str, seed: int, device: str, results: Path, env: dict[str, 
             "command": h["command"]}
 
 
+def add_runs(table: Path, rows: list[dict]) -> None:
+    """Put ``rows`` into the runs table ``table`` (``<recipe>/<device>-runs.json``), by seed.
+
+    A row replaces the row of its seed; the rows of seeds not run this time stay, as their run
+    folders do, so more seeds add to a table. The file is written whole (renamed into place).
+    """
+    merged = {row["seed"]: row for row in (json.loads(table.read_text()) if table.is_file() else [])}
+    merged |= {row["seed"]: row for row in rows}
+    part = table.with_name(table.name + ".part")
+    part.write_text(json.dumps([merged[s] for s in sorted(merged)], indent=1) + "\n")
+    part.replace(table)
+
+
 def _seeds(text: str) -> list[int]:
     lo, _, hi = text.partition("-")
     return list(range(int(lo), int(hi or lo) + 1))
@@ -60,17 +73,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--results", type=Path, default=ROOT / "results")
     args = p.parse_args(argv)
     results = args.results.resolve()
-    table = results / args.recipe / f"{args.device}-runs.json"
-    # the rows of seeds not run this time stay (their run folders stay too): more seeds add to a table
-    rows = {row["seed"]: row for row in (json.loads(table.read_text()) if table.is_file() else [])}
     for seed in args.seeds:
         row = run_seed(args.recipe, seed, args.device, results)
-        rows[seed] = row
+        add_runs(results / args.recipe / f"{args.device}-runs.json", [row])
         print(f"{args.recipe} {args.device} seed {seed}: final {row['final']:.2%}, train {row['train_seconds']:.1f} s, "
               f"command {row['command_seconds']:.1f} s", flush=True)
-        part = table.with_name(table.name + ".part")
-        part.write_text(json.dumps([rows[s] for s in sorted(rows)], indent=1) + "\n")
-        part.replace(table)
     return 0
 
 
