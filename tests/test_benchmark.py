@@ -82,3 +82,17 @@ def test_committed_benchmark_is_well_formed() -> None:
     assert fast["speedup"] == min(a_secs) / min(b_secs) and fast["speedup_ceiling"] == min(a_secs) / floor
     assert floor < fast["project_seconds"]
     assert (ROOT / "results" / "benchmark" / "benchmark.md").read_text() == pipeline.markdown(result)
+
+
+def test_recipe_candidates_reproduce_every_committed_sweep() -> None:
+    """Each committed sweep's candidate, by name, is the settings benchmarks/recipes.py trains today,
+    so its README command reproduces the file; a name spells its settings."""
+    from benchmarks.recipes import CANDIDATES
+
+    sweeps = sorted((ROOT / "results" / "recipes").glob("*.json"))
+    assert len(sweeps) >= 4
+    for path in sweeps:
+        for run in json.loads(path.read_text())["runs"]:
+            assert run["settings"] == CANDIDATES[run["candidate"]], (path.name, run["candidate"])
+    assert CANDIDATES["e5-b256-lr0.2-d0-wd1e-3"] == {"epochs": 5, "batch_size": 256, "lr": 0.2, "max_degrees": 0.0,
+                                                     "dropout": 0.0, "weight_decay": 1e-3}
