@@ -73,14 +73,17 @@ def test_sweep_summary_compares_candidates_on_their_common_seeds() -> None:
     runs = [{"candidate": "a", "seed": 1, "final": 0.9940}, {"candidate": "a", "seed": 2, "final": 0.9950},
             {"candidate": "a", "seed": 3, "final": 0.9900},  # only "a" got to seed 3: left out
             {"candidate": "b", "seed": 2, "final": 0.9930}, {"candidate": "b", "seed": 1, "final": 0.9960}]
+    for run in runs:
+        run["settings"] = {"lr": 0.1 if run["candidate"] == "a" else 0.2}
     table = R.sweep_summary({"runs": runs, "complete": False})
     assert table.attrs["seeds"] == [1, 2]
+    assert table.attrs["settings"] == {"a": {"lr": 0.1}, "b": {"lr": 0.2}}
     assert list(table.index) == ["a", "b"]
     assert table.loc["a"].tolist() == pytest.approx([0.9940, 0.9945, 0.9950])
     assert table.loc["b"].tolist() == pytest.approx([0.9930, 0.9945, 0.9960])
     with pytest.raises(UsageError, match="no seed in common"):
-        R.sweep_summary({"runs": [{"candidate": "a", "seed": 1, "final": 0.99},
-                                  {"candidate": "b", "seed": 2, "final": 0.99}]})
+        R.sweep_summary({"runs": [{"candidate": "a", "seed": 1, "final": 0.99, "settings": {}},
+                                  {"candidate": "b", "seed": 2, "final": 0.99, "settings": {}}]})
 
 
 @pytest.mark.parametrize("name", ["round2-validation-cpu", "round2-validation-cuda"])

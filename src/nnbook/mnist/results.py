@@ -136,13 +136,15 @@ def sweep_summary(sweep: dict[str, Any]):
 
     A sweep stopped at a time limit (``"complete": false``) holds a few more seeds for some
     candidates than for others; only the common seeds, listed in ``.attrs["seeds"]``, compare them
-    on the same footing.
+    on the same footing. ``.attrs["settings"]`` maps each candidate to the settings it trained with.
     """
     import pandas as pd
 
     finals: dict[str, dict[int, float]] = {}
+    settings: dict[str, dict[str, Any]] = {}
     for run in sweep["runs"]:
         finals.setdefault(run["candidate"], {})[run["seed"]] = run["final"]
+        settings.setdefault(run["candidate"], run["settings"])
     if not finals:
         raise UsageError("the sweep holds no runs")
     seeds = sorted(set.intersection(*(set(by_seed) for by_seed in finals.values())))
@@ -153,6 +155,7 @@ def sweep_summary(sweep: dict[str, Any]):
                           "mean": {n: sum(v) / len(v) for n, v in rows.items()},
                           "highest": {n: max(v) for n, v in rows.items()}}).rename_axis("candidate")
     table.attrs["seeds"] = seeds
+    table.attrs["settings"] = settings
     return table
 
 
