@@ -111,3 +111,12 @@ def test_recipe_runs_add_seeds_to_the_committed_table(tmp_path: Path, monkeypatc
     assert recipe_runs.main(["--recipe", "fast", "--device", "cpu", "--seeds", "2-3", "--results", str(tmp_path)]) == 0
     assert json.loads(table.read_text()) == [{"seed": 1, "final": 0.995}, {"seed": 2, **new}, {"seed": 3, **new}]
     assert [p.name for p in table.parent.iterdir()] == ["cpu-runs.json"]  # no .part left behind
+
+
+def test_images_needed_is_the_fewest_correct_images_at_the_target() -> None:
+    for total in (1, 7, 500, 9_999, 10_000, 12_345):
+        needed = R.images_needed(total)
+        assert needed / total >= R.TARGET and (needed - 1) / total < R.TARGET, total
+    assert R.images_needed(10_000) == 9_940  # where 0.994 * 10000 in floating point is 9939.999...
+    with pytest.raises(UsageError, match="positive count"):
+        R.images_needed(0)

@@ -10,6 +10,7 @@ measured on it before that check existed.
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -19,10 +20,18 @@ from nnbook.mnist.history import best_epoch, final_epoch, load_history, seconds_
 from nnbook.paths import project_root
 
 __all__ = ["results_root", "run_dirs", "seed_runs", "device_summary", "device_table", "startup_times",
-           "load_benchmark", "benchmark_rows", "benchmark_table", "load_sweep", "sweep_summary", "TARGET"]
+           "load_benchmark", "benchmark_rows", "benchmark_table", "load_sweep", "sweep_summary", "images_needed",
+           "TARGET"]
 
 #: The accuracy every claim of Part 2 is about.
 TARGET = 0.994
+
+
+def images_needed(total: int) -> int:
+    """The fewest correct images out of ``total`` that make an accuracy of at least :data:`TARGET`."""
+    if isinstance(total, bool) or not isinstance(total, int) or total < 1:
+        raise UsageError(f"images_needed() takes a positive count of images, got {total!r}")
+    return math.ceil(round(TARGET * total, 9))  # rounded first: 0.994 * 10000 is 9939.999999999998
 
 
 def results_root() -> Path:
