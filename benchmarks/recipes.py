@@ -7,9 +7,11 @@ to ``--workers`` processes (on a GPU they share it: the model is small).
     python -m benchmarks.recipes --seeds 1-16 --workers 14 --out results/recipes/validation.json
     python -m benchmarks.recipes --seeds 1-16 --workers 14 --test --out results/recipes/test.json
 
-The committed results (``results/recipes/``) were made that way on a GPU, where all the runs take
-a few minutes; the rule that picked the fast recipe from them is stated, and checked, in the
-training chapter.
+The committed results (``results/recipes/``, each run's final accuracy; ``results.sweep_summary``
+sums them up) were made that way on a GPU, where all the runs take a few minutes; the second
+round (``round2-validation-{cpu,cuda}.json``) ran on a GPU machine's CPUs too (the README gives
+its commands). The rule that picked the fast recipe, and what the second round found, are stated
+and checked in the training chapter.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ import os
 import time
 from pathlib import Path
 from typing import Any
+
+from nnbook.io import write_text_atomic
+from nnbook.mnist.results import sweep_summary
 
 def _short(epochs: int, batch_size: int, lr: float, weight_decay: float | None = None) -> tuple[str, dict[str, Any]]:
     """A short-run candidate (no rotations, no dropout) and its name, spelled from its settings:
@@ -85,23 +90,11 @@ def main(argv: list[str] | None = None) -> None:
     with mp.get_context("spawn").Pool(args.workers) as pool:
         for row in pool.imap_unordered(_one, jobs, chunksize=1):
             rows.append(row)
-            _write(args.out, rows, args.candidates, complete=len(rows) == len(jobs))
-    for c, row in json.loads(args.out.read_text())["summary"].items():
-        print(f"{c:24s} min {row['min']:.4f} mean {row['mean']:.4f} max {row['max']:.4f}", flush=True)
-
-
-def _write(out: Path, rows: list[dict[str, Any]], candidates: list[str], complete: bool) -> None:
-    """The runs so far, with each candidate's summary, written whole (renamed into place)."""
-    rows = sorted(rows, key=lambda r: (candidates.index(r["candidate"]), r["seed"]))
-    summary = {}
-    for c in candidates:
-        finals = [r["final"] for r in rows if r["candidate"] == c]
-        if finals:
-            summary[c] = {"min": min(finals), "mean": sum(finals) / len(finals), "max": max(finals)}
-    part = out.with_name(out.name + ".part")
-    part.write_text(json.dumps({"runs": rows, "summary": summary, **({} if complete else {"complete": False})},
-                               indent=1) + "\n")
-    part.replace(out)
+            rows.sort(key=lambda r: (args.candidates.index(r["candidate"]), r["seed"]))
+            # written whole after every run: a sweep stopped at a time limit keeps the runs it finished
+            sweep = {"runs": rows, **({} if len(rows) == len(jobs) else {"complete": False})}
+            write_text_atomic(args.out, json.dumps(sweep, indent=1) + "\n")
+    print(sweep_summary(sweep).to_string(float_format="{:.4f}".format), flush=True)
 
 
 if __name__ == "__main__":

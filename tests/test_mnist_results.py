@@ -95,6 +95,7 @@ def test_committed_second_round_matches_its_raw_runs(name: str) -> None:
                         if r["candidate"] == candidate and r["seed"] in table.attrs["seeds"])
         assert len(finals) == len(table.attrs["seeds"])
         assert (row["lowest"], row["highest"]) == (finals[0], finals[-1])
+        assert row["mean"] == pytest.approx(sum(finals) / len(finals), abs=1e-12)
     assert all(r["evaluated_on"] == "validation" for r in sweep["runs"])
     with pytest.raises(UsageError, match="no committed sweep"):
         R.load_sweep("no-such-sweep")
@@ -105,12 +106,18 @@ def test_recipe_runs_add_seeds_to_the_committed_table(tmp_path: Path, monkeypatc
 
     table = tmp_path / "fast" / "cpu-runs.json"
     table.parent.mkdir(parents=True)
-    table.write_text(json.dumps([{"seed": 1, "final": 0.995}, {"seed": 2, "final": 0.993}]))
-    new = {"final": 0.5, "train_seconds": 1.0, "command_seconds": 2.0}
+    cpu = {"device_name": "CPU: A"}
+    table.write_text(json.dumps([{"seed": 1, "final": 0.995, **cpu}, {"seed": 2, "final": 0.993, **cpu}]))
+    new = {"final": 0.5, "train_seconds": 1.0, "command_seconds": 2.0, **cpu}
     monkeypatch.setattr(recipe_runs, "run_seed", lambda recipe, seed, device, results: {"seed": seed, **new})
     assert recipe_runs.main(["--recipe", "fast", "--device", "cpu", "--seeds", "2-3", "--results", str(tmp_path)]) == 0
-    assert json.loads(table.read_text()) == [{"seed": 1, "final": 0.995}, {"seed": 2, **new}, {"seed": 3, **new}]
-    assert [p.name for p in table.parent.iterdir()] == ["cpu-runs.json"]  # no .part left behind
+    assert json.loads(table.read_text()) == [{"seed": 1, "final": 0.995, **cpu}, {"seed": 2, **new}, {"seed": 3, **new}]
+    assert [p.name for p in table.parent.iterdir()] == ["cpu-runs.json"]  # no temporary file left behind
+    # another machine's times are not mixed into the table
+    before = table.read_text()
+    with pytest.raises(UsageError, match="would mix the times of CPU: A and CPU: B"):
+        recipe_runs.add_runs(table, [{"seed": 4, "final": 0.99, "device_name": "CPU: B"}])
+    assert table.read_text() == before
 
 
 def test_images_needed_is_the_fewest_correct_images_at_the_target() -> None:

@@ -20,6 +20,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))  # the book's package, where it is not installed
+from nnbook.errors import UsageError  # noqa: E402
+from nnbook.io import write_text_atomic  # noqa: E402
 
 
 def run_seed(recipe: str, seed: int, device: str, results: Path, env: dict[str, str] | None = None) -> dict:
@@ -51,13 +54,16 @@ def add_runs(table: Path, rows: list[dict]) -> None:
     """Put ``rows`` into the runs table ``table`` (``<recipe>/<device>-runs.json``), by seed.
 
     A row replaces the row of its seed; the rows of seeds not run this time stay, as their run
-    folders do, so more seeds add to a table. The file is written whole (renamed into place).
+    folders do, so more seeds add to a table. A table holds one machine's times: rows from another
+    device are refused (move the old table away first). The file is written whole.
     """
     merged = {row["seed"]: row for row in (json.loads(table.read_text()) if table.is_file() else [])}
+    machines = {row["device_name"] for row in [*merged.values(), *rows]}
+    if len(machines) > 1:
+        raise UsageError(f"{table} would mix the times of {' and '.join(sorted(machines))}; "
+                         "move it away to start a table for this machine")
     merged |= {row["seed"]: row for row in rows}
-    part = table.with_name(table.name + ".part")
-    part.write_text(json.dumps([merged[s] for s in sorted(merged)], indent=1) + "\n")
-    part.replace(table)
+    write_text_atomic(table, json.dumps([merged[s] for s in sorted(merged)], indent=1) + "\n")
 
 
 def _seeds(text: str) -> list[int]:
