@@ -21,10 +21,12 @@ def test_stages_are_torchinfos_top_level_layers(name: str) -> None:
     layers = [layer for layer in summary(model, input_size=(1, 1, 28, 28), verbose=0, depth=1).summary_list
               if layer.depth == 1]
     assert [s.shape for s in rows] == [tuple(layer.output_size[1:]) for layer in layers]
+    assert [s.parameters for s in rows] == [layer.trainable_params for layer in layers]  # stage by stage
     assert sum(s.parameters for s in rows) == models.count_parameters(model)
     assert rows[-1].shape == (10,) and rows[0].shape == (1, 28, 28)
-    rates = {m.p for m in model.modules() if isinstance(m, torch.nn.Dropout)}
-    assert {s.dropout for s in rows if s.dropout} == rates - {0.0}
+    # each stage's dropout, from its own nn.Dropout layers (0 where it has none)
+    own = [max((m.p for m in block.modules() if isinstance(m, torch.nn.Dropout)), default=0.0) for block in model]
+    assert [s.dropout for s in rows] == own
 
 
 def test_the_model_is_left_as_it_was(meta_default_device) -> None:

@@ -153,3 +153,11 @@ def test_default_dropout_is_the_rate_the_model_is_built_with(name: str) -> None:
     assert {m.p for m in models.build_model(name, dropout=0.0).modules() if isinstance(m, nn.Dropout)} <= {0.0}
     with pytest.raises(ValueError, match="unknown model"):
         models.default_dropout("nope")
+
+
+def test_model_device_reads_parameters_then_buffers() -> None:
+    assert models.model_device(models.build_model("tiny").to("meta")) == torch.device("meta")
+    only_buffer = torch.nn.Module()
+    only_buffer.register_buffer("b", torch.zeros(1, device="meta"))
+    assert models.model_device(only_buffer) == torch.device("meta")
+    assert models.model_device(torch.nn.Sequential()) == torch.device("cpu")

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from nnbook.errors import UsageError
-from nnbook.mnist.models import count_parameters, dropout_rate
+from nnbook.mnist.models import count_parameters, dropout_rate, model_device
 
 if TYPE_CHECKING:  # matplotlib is imported when a figure is drawn, not with the package
     from matplotlib.figure import Figure
@@ -56,8 +56,7 @@ def stages(model: nn.Sequential) -> list[Stage]:
     """
     if not isinstance(model, nn.Sequential) or len(model) == 0:
         raise UsageError(f"stages() takes a Part 2 model (an nn.Sequential of blocks), got {type(model).__name__}")
-    device = next((t.device for t in [*model.parameters(), *model.buffers()]), torch.device("cpu"))
-    x = torch.zeros(1, 1, 28, 28, device=device)
+    x = torch.zeros(1, 1, 28, 28, device=model_device(model))
     was_training = model.training
     out = []
     try:
@@ -88,7 +87,7 @@ def plot_architecture(model: nn.Sequential) -> Figure:
         channels = stage.shape[0]
         width = 0.35 + 0.05 * channels  # depth grows with the channels, height with the map's side
         kind = next((k for k in ("average", "max-pool", "conv", "normalise") if k in stage.label), "conv")
-        ax.add_patch(Rectangle((x, (top - side) / 2), width, max(side, 0.8), facecolor=colours[kind],
+        ax.add_patch(Rectangle((x, (top - side) / 2), width, side, facecolor=colours[kind],
                                edgecolor="black", hatch="//" if stage.dropout else None, lw=0.8))
         shape = "×".join(str(s) for s in stage.shape) if len(stage.shape) == 3 else f"{channels} scores"
         ax.text(x + width / 2, top + 1.2, shape, ha="center", va="bottom", fontsize=8.5)

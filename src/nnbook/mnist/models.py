@@ -19,6 +19,7 @@ __all__ = [
     "default_dropout",
     "dropout_rate",
     "count_parameters",
+    "model_device",
     "after_pooling",
     "transition_conv",
     "RFRow",
@@ -154,6 +155,11 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
+def model_device(model: nn.Module) -> torch.device:
+    """The device the model's parameters (or, without any, its buffers) live on; the CPU for an empty one."""
+    return next((t.device for t in [*model.parameters(), *model.buffers()]), torch.device("cpu"))
+
+
 @dataclass(frozen=True)
 class RFRow:
     """One row of the receptive-field table."""
@@ -201,7 +207,7 @@ def summary(model: nn.Module, batch: int = 1) -> str:
 
     # on the model's own device: torchinfo moves the model to the device it is given, and makes its
     # example input on the default device before moving it there
-    device = next((p.device for p in model.parameters()), torch.device("cpu"))
+    device = model_device(model)
     with torch.device(device):
         stats = torchinfo_summary(model, input_size=(batch, 1, 28, 28), verbose=0, device=device,
                                   col_names=("output_size", "num_params", "kernel_size"), depth=2)
