@@ -113,7 +113,7 @@ def test_export_summary_and_stages_leave_the_model_on_its_device(device: str, me
         torch.manual_seed(0)
         reference = models.build_model("main", 0.13, 0.31).eval()
         x = torch.rand(5, 1, 28, 28)
-    model = copy.deepcopy(reference).to(device)
+    model = copy.deepcopy(reference).to(device).train()  # in training mode: each must leave it so
     before = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
 
     onnx = onnx_export.onnx_scores(onnx_export.export_onnx(model, tmp_path / "m.onnx"), x.numpy())
@@ -124,7 +124,7 @@ def test_export_summary_and_stages_leave_the_model_on_its_device(device: str, me
     assert architecture.stages(model) == architecture.stages(reference)
 
     assert all(t.device.type == device for t in [*model.parameters(), *model.buffers()])
-    assert not model.training
+    assert model.training and all(m.training for m in model.modules())
     assert all(torch.equal(before[k], v.detach().cpu()) for k, v in model.state_dict().items())
 
 
