@@ -153,9 +153,10 @@ def gradients(params: Params = CLASSIC, inputs: Any = CLASSIC_INPUTS, targets: A
     return backward(params, forward(params, inputs, targets, output), inputs, targets, output)
 
 
-def backward(params: Params, fw: Forward, inputs: Any = CLASSIC_INPUTS, targets: Any = CLASSIC_TARGETS,
-             output: Output = "sigmoid") -> Gradients:
-    """The backward pass alone, from the forward pass ``fw`` of the same example (no second forward pass)."""
+def backward(params: Params, fw: Forward, inputs: Any, targets: Any, output: Output = "sigmoid") -> Gradients:
+    """The backward pass alone, from the forward pass ``fw`` of the same example (no second forward
+    pass): ``inputs`` and ``targets`` are required, so a forward pass is never paired with the
+    classic example's by default."""
     x, t = _example(inputs, targets)
     if output == "sigmoid":
         delta_o = (fw.a_o - t) * fw.a_o * (1 - fw.a_o)
