@@ -139,10 +139,18 @@ PYTHON_E = re.compile(r"(?<![\w.])[0-9]+(?:\.[0-9]+)?e[+-][0-9]+(?!\w)")
 FOLDED = {"hide-output", "remove-output", "remove-cell", "hide-cell"}
 
 
-def _visible_output_text(cell: dict) -> str:
-    from myst_nb.core.render import get_mime_priority  # the build's own order, not a copy of it
+def _html_mime_priority() -> list[str]:
+    """The build's own render order: myst-nb's, with the book's overrides from ``_config.yml``."""
+    import yaml
+    from myst_nb.core.render import get_mime_priority  # not a copy of it
 
-    priority = get_mime_priority("html", [])
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    overrides = config["sphinx"]["config"].get("nb_mime_priority_overrides", [])
+    return get_mime_priority("html", [tuple(o) for o in overrides])
+
+
+def _visible_output_text(cell: dict) -> str:
+    priority = _html_mime_priority()
     parts = []
     for out in cell.get("outputs", []):
         if out.get("output_type") == "stream":
