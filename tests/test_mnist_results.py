@@ -127,3 +127,15 @@ def test_images_needed_is_the_fewest_correct_images_at_the_target() -> None:
     assert R.images_needed(10_000) == 9_940  # where 0.994 * 10000 in floating point is 9939.999...
     with pytest.raises(UsageError, match="positive count"):
         R.images_needed(0)
+
+
+def test_on_benchmark_machine_needs_its_cpu_and_a_thread_per_core() -> None:
+    machine = {"cpu": "AMD EPYC", "cores": 2, "torch_threads": 2}
+    assert R.on_benchmark_machine("CPU: AMD EPYC", 2, machine)
+    assert not R.on_benchmark_machine("CPU: AMD EPYC", 1, machine)
+    assert not R.on_benchmark_machine("CPU: Intel Xeon", 2, machine)
+    assert not R.on_benchmark_machine("NVIDIA H100 80GB HBM3", 2, machine)
+    assert not R.on_benchmark_machine("CPU: AMD EPYC", 4, {**machine, "cores": 4})  # its own threads: 2
+    # every committed CPU run of the three recipes was timed there
+    assert all(R.on_benchmark_machine(r.device_name, r.torch_threads)
+               for name in ("book", "fast", "tiny") for r in R.seed_runs(name, "cpu").itertuples())

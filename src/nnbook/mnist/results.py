@@ -21,7 +21,7 @@ from nnbook.paths import project_root
 
 __all__ = ["results_root", "run_dirs", "seed_runs", "device_summary", "device_table", "startup_times",
            "load_benchmark", "benchmark_rows", "benchmark_table", "load_sweep", "sweep_summary", "images_needed",
-           "TARGET"]
+           "on_benchmark_machine", "TARGET"]
 
 #: The accuracy every claim of Part 2 is about.
 TARGET = 0.994
@@ -166,6 +166,13 @@ def sweep_summary(sweep: dict[str, Any]):
     table.attrs["seeds"] = seeds
     table.attrs["settings"] = settings
     return table
+
+
+def on_benchmark_machine(device_name: str, torch_threads: int | None, machine: dict[str, Any] | None = None) -> bool:
+    """Whether a run recorded the pipeline benchmark's CPU and its thread count (one torch thread
+    per core), the machine every committed CPU run of the book is timed on."""
+    machine = load_benchmark()["machine"] if machine is None else machine
+    return device_name == "CPU: " + machine["cpu"] and torch_threads == machine["torch_threads"] == machine["cores"]
 
 
 def load_benchmark(path: str | Path | None = None) -> dict[str, Any]:
