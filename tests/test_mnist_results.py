@@ -139,3 +139,10 @@ def test_on_benchmark_machine_needs_its_cpu_and_a_thread_per_core() -> None:
     # every committed CPU run of the three recipes was timed there
     assert all(R.on_benchmark_machine(r.device_name, r.torch_threads)
                for name in ("book", "fast", "tiny") for r in R.seed_runs(name, "cpu").itertuples())
+
+
+def test_run_dir_names_a_committed_run_or_refuses() -> None:
+    assert R.run_dir("book", "cpu", 1) == R.results_root() / "book" / "cpu-seed1"
+    assert R.run_dir("fast", "cuda", 16) in R.run_dirs("fast", "cuda")
+    with pytest.raises(UsageError, match="no committed run of the book recipe on cpu for seed 99"):
+        R.run_dir("book", "cpu", 99)

@@ -19,7 +19,7 @@ from nnbook.errors import UsageError
 from nnbook.mnist.history import best_epoch, final_epoch, load_history, seconds_to
 from nnbook.paths import project_root
 
-__all__ = ["results_root", "run_dirs", "seed_runs", "device_summary", "device_table", "startup_times",
+__all__ = ["results_root", "run_dirs", "run_dir", "seed_runs", "device_summary", "device_table", "startup_times",
            "load_benchmark", "benchmark_rows", "benchmark_table", "load_sweep", "sweep_summary", "images_needed",
            "on_benchmark_machine", "TARGET"]
 
@@ -47,6 +47,14 @@ def run_dirs(recipe: str, device: str) -> list[Path]:
         if match and (path / "history.json").is_file():
             found.append((int(match.group(1)), path))
     return [path for _, path in sorted(found)]
+
+
+def run_dir(recipe: str, device: str, seed: int) -> Path:
+    """The committed run folder of ``recipe`` on ``device`` for ``seed`` (an error if none was committed)."""
+    path = results_root() / recipe / f"{device}-seed{seed}"
+    if path not in run_dirs(recipe, device):
+        raise UsageError(f"no committed run of the {recipe} recipe on {device} for seed {seed} ({path})")
+    return path
 
 
 def _command_seconds(recipe: str, device: str) -> dict[int, float]:
