@@ -146,3 +146,10 @@ def test_run_dir_names_a_committed_run_or_refuses() -> None:
     assert R.run_dir("fast", "cuda", 16) in R.run_dirs("fast", "cuda")
     with pytest.raises(UsageError, match="no committed run of the book recipe on cpu for seed 99"):
         R.run_dir("book", "cpu", 99)
+
+
+def test_device_summary_from_tables_already_read_is_the_same() -> None:
+    read = {(name, dev): R.seed_runs(name, dev) for name in ("book", "fast") for dev in ("cpu", "cuda")}
+    assert R.device_summary(runs=read).equals(R.device_summary())
+    fast = R.device_summary().xs("fast")
+    assert fast.loc["NVIDIA H100 80GB HBM3", "step"] == "cuda-graph" and fast["seeds"].tolist() == [16, 16]

@@ -79,30 +79,34 @@ def seed_runs(recipe: str, device: str):
                      "final_correct": final["test_correct"], "best": best["test_acc"], "best_epoch": best["epoch"],
                      "s_per_epoch": seconds[len(seconds) // 2], "s_to_target": seconds_to(h, TARGET),
                      "train_s": h["total_seconds"], "command_s": wall.get(h["seed"]), "command": h["command"],
-                     "device_name": h["device_name"], "precision": h["precision"],
+                     "device_name": h["device_name"], "precision": h["precision"], "step_mode": h["step_mode"],
                      "torch_threads": h.get("torch_threads")})
     return pd.DataFrame(rows).set_index("seed")
 
 
-def device_table(recipes: tuple[str, ...] = ("book", "fast")):
+def device_table(recipes: tuple[str, ...] = ("book", "fast"), runs: dict[tuple[str, str], Any] | None = None):
     """:func:`device_summary`, formatted for reading: percentages, seconds, "not timed"."""
-    return device_summary(recipes).style.format(
+    return device_summary(recipes, runs=runs).style.format(
         {"final min": "{:.2%}", "final max": "{:.2%}", "s per epoch": "{:.2f}", "s to 99.4 %": "{:.0f}",
          "s per command": "{:.1f}"}, na_rep="not timed")
 
 
-def device_summary(recipes: tuple[str, ...] = ("book", "fast"), devices: tuple[str, ...] = ("cpu", "cuda")):
+def device_summary(recipes: tuple[str, ...] = ("book", "fast"), devices: tuple[str, ...] = ("cpu", "cuda"),
+                   runs: dict[tuple[str, str], Any] | None = None):
     """One row per recipe and device with committed runs: the machine, the seeds, the accuracy
-    range and the times (median over the seeds), all read from the run folders."""
+    range and the times (median over the seeds), from the run folders' :func:`seed_runs` tables
+    (``runs``: those already read, by (recipe, device); the others are read here)."""
     import pandas as pd
 
     rows: list[dict[str, Any]] = []
     for recipe in recipes:
         for device in devices:
-            runs = run_dirs(recipe, device)
-            if not runs:
-                continue
-            table, first = seed_runs(recipe, device), load_history(runs[0])
+            table = (runs or {}).get((recipe, device))
+            if table is None:
+                if not run_dirs(recipe, device):
+                    continue
+                table = seed_runs(recipe, device)
+            first = table.iloc[0]
             rows.append({
                 "recipe": recipe, "device": first["device_name"], "precision": first["precision"],
                 "step": first["step_mode"], "seeds": len(table), "final min": table["final"].min(),
