@@ -82,6 +82,9 @@ def test_recipes_table_shows_what_each_recipe_trains() -> None:
         built = {m.p for m in build_model(cfg.model, dropout=cfg.dropout).modules() if isinstance(m, nn.Dropout)}
         assert table.loc[name, "dropout"] == (built.pop() if built else 0.0)
         assert not built, "one rate per model"
+        # every setting a recipe changes is shown, with the value it trains with
+        assert set(RECIPES[name]) <= set(table.columns), name
+        assert all(table.loc[name, key] == getattr(cfg, key) for key in RECIPES[name]), name
 
 
 def test_settings_table_names_every_setting_and_its_assertion() -> None:

@@ -9,6 +9,7 @@ tensor on the wrong device fails here, on the CPU, before it can fail on a reade
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import subprocess
 import sys
@@ -49,7 +50,9 @@ def _same_run(a: dict, b: dict, device: str) -> None:
 
 
 def test_training_creates_no_tensor_on_the_default_device(meta_default_device, tmp_path: Path) -> None:
-    history = T.train(SMALL, tmp_path / "run", device="cpu", progress=True, echo=False)
+    # with label smoothing, so the smoothed loss's own tensors are checked too
+    history = T.train(dataclasses.replace(SMALL, label_smoothing=0.1), tmp_path / "run", device="cpu", progress=True,
+                      echo=False)
     assert len(history["epochs"]) == 2 and history["epochs"][-1]["test_correct"] > 1000
     model, _ = checkpoint.load_model(tmp_path / "run" / "model.pt")
     test = data.load_split(False, device="cpu")

@@ -86,8 +86,8 @@ def test_sweep_summary_compares_candidates_on_their_common_seeds() -> None:
                                   {"candidate": "b", "seed": 2, "final": 0.99, "settings": {}}]})
 
 
-@pytest.mark.parametrize("name", ["round2-validation-cpu", "round2-validation-cuda"])
-def test_committed_second_round_matches_its_raw_runs(name: str) -> None:
+@pytest.mark.parametrize("name", ["round2-validation-cpu", "round2-validation-cuda", "round3-validation-cpu"])
+def test_committed_later_rounds_match_their_raw_runs(name: str) -> None:
     sweep = R.load_sweep(name)
     table = R.sweep_summary(sweep)
     for candidate, row in table.iterrows():  # recomputed here from the runs, seed by seed
@@ -99,6 +99,18 @@ def test_committed_second_round_matches_its_raw_runs(name: str) -> None:
     assert all(r["evaluated_on"] == "validation" for r in sweep["runs"])
     with pytest.raises(UsageError, match="no committed sweep"):
         R.load_sweep("no-such-sweep")
+
+
+def test_sweep_seeds_keeps_the_runs_of_those_seeds() -> None:
+    runs = [{"candidate": c, "seed": seed, "final": 0.99 + seed / 1000, "settings": {}}
+            for c in "ab" for seed in (1, 2, 3)]
+    sweep = {"runs": runs}
+    part = R.sweep_seeds(sweep, range(2, 4))
+    assert [(r["candidate"], r["seed"]) for r in part["runs"]] == [("a", 2), ("a", 3), ("b", 2), ("b", 3)]
+    assert R.sweep_summary(part).attrs["seeds"] == [2, 3] and R.sweep_summary(part).loc["a", "lowest"] == 0.992
+    assert R.sweep_seeds(sweep, None) is sweep and len(sweep["runs"]) == 6  # the sweep itself is left alone
+    with pytest.raises(UsageError, match=r"no run of seeds \[7\]"):
+        R.sweep_seeds(sweep, [7])
 
 
 def test_recipe_runs_add_seeds_to_the_committed_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -153,3 +165,27 @@ def test_device_summary_from_tables_already_read_is_the_same() -> None:
     assert R.device_summary(runs=read).equals(R.device_summary())
     fast = R.device_summary().xs("fast")
     assert fast.loc["NVIDIA H100 80GB HBM3", "step"] == "cuda-graph" and fast["seeds"].tolist() == [16, 16]
+
+
+def test_as_recipe_tells_a_run_of_the_current_settings_from_an_earlier_one() -> None:
+    from nnbook.mnist.config import recipe
+
+    config = recipe("book", seed=3).as_dict()
+    assert R.as_recipe({"config": config, "seed": 3}, "book")
+    assert not R.as_recipe({"config": {**config, "lr": 0.3}, "seed": 3}, "book")
+    assert not R.as_recipe({"config": config, "seed": 3}, "fast")
+    # a history written before label smoothing existed trained with none, the book's setting
+    older = {k: v for k, v in config.items() if k != "label_smoothing"}
+    assert R.as_recipe({"config": older, "seed": 3}, "book")
+
+
+def test_a_history_written_before_a_setting_existed_reads_with_its_default(tmp_path: Path) -> None:
+    from nnbook.mnist.config import recipe
+    from nnbook.mnist.history import load_history
+
+    written = json.loads((R.run_dir("fast", "cpu", 6) / "history.json").read_text())
+    assert "label_smoothing" not in written["config"], "the committed runs predate the setting"
+    (tmp_path / "history.json").write_text(json.dumps(written))
+    read = load_history(tmp_path)
+    assert read["config"] == recipe("fast", seed=6).as_dict() and read["config"]["label_smoothing"] == 0.0
+    assert {k: v for k, v in read.items() if k != "config"} == {k: v for k, v in written.items() if k != "config"}

@@ -133,6 +133,49 @@ def test_resume_with_other_settings_is_refused(reference: tuple[Path, dict]) -> 
         T.train(TrainConfig(epochs=2, limit_train=512, seed=8), out, resume=True, progress=False)
 
 
+def test_a_run_saved_before_a_setting_existed_resumes_with_its_default(reference: tuple[Path, dict],
+                                                                      tmp_path: Path) -> None:
+    """Label smoothing came after the first runs: their resume files lack it, and 0 is what they ran."""
+    import shutil
+
+    out = tmp_path / "old"
+    shutil.copytree(reference[0], out)
+    state = torch.load(out / "resume.pt", weights_only=True)
+    del state["config"]["label_smoothing"]
+    torch.save(state, out / "resume.pt")
+    assert _metrics(T.train(CFG, out, resume=True, progress=False, echo=False)) == _metrics(reference[1])
+    smoothed = TrainConfig(epochs=2, limit_train=512, seed=7, label_smoothing=0.1)
+    with pytest.raises(T.RunFolderError, match="label_smoothing: run has 0.0, command gives 0.1"):
+        T.train(smoothed, out, resume=True, progress=False)
+
+
+def test_training_minimises_the_smoothed_cross_entropy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The loss the steps minimise is the cross-entropy against targets of 1 - eps + eps/10 for the
+    label and eps/10 for every other class, written out here with numpy."""
+    import numpy as np
+
+    used = []
+    real_stepper = T.Stepper
+
+    def recording(*args, **kwargs):
+        used.append(kwargs["loss_fn"])
+        return real_stepper(*args, **kwargs)
+
+    monkeypatch.setattr(T, "Stepper", recording)
+    scores = torch.randn(6, 10, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    labels = torch.tensor([0, 3, 9, 3, 5, 1])
+    z = scores.numpy()
+    log_p = z - z.max(1, keepdims=True) - np.log(np.exp(z - z.max(1, keepdims=True)).sum(1, keepdims=True))
+    for eps in (0.0, 0.1):
+        T.train(TrainConfig(epochs=1, limit_train=256, batch_size=256, label_smoothing=eps), None,
+                progress=False, echo=False)
+        targets = np.full((6, 10), eps / 10)
+        targets[np.arange(6), labels.numpy()] += 1 - eps
+        expected = -(targets * log_p).sum(1).mean()
+        assert float(used[-1](scores, labels)) == pytest.approx(expected, rel=1e-12)
+    assert float(used[0](scores, labels)) != pytest.approx(float(used[1](scores, labels)))
+
+
 def test_huge_learning_rate_on_the_command_line(tmp_path: Path) -> None:
     out = tmp_path / "run"
     proc = subprocess.run([sys.executable, "-m", "nnbook.mnist", "train", "--epochs", "1", "--lr", "1e6",

@@ -13,15 +13,15 @@ import json
 import math
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from nnbook.errors import UsageError
 from nnbook.mnist.history import best_epoch, final_epoch, load_history, seconds_to
 from nnbook.paths import project_root
 
-__all__ = ["results_root", "run_dirs", "run_dir", "seed_runs", "device_summary", "device_table", "startup_times",
-           "load_benchmark", "benchmark_rows", "benchmark_table", "load_sweep", "sweep_summary", "images_needed",
-           "on_benchmark_machine", "TARGET"]
+__all__ = ["results_root", "run_dirs", "run_dir", "as_recipe", "seed_runs", "device_summary", "device_table",
+           "startup_times", "load_benchmark", "benchmark_rows", "benchmark_table", "load_sweep", "sweep_seeds",
+           "sweep_summary", "images_needed", "on_benchmark_machine", "TARGET"]
 
 #: The accuracy every claim of Part 2 is about.
 TARGET = 0.994
@@ -64,9 +64,19 @@ def _command_seconds(recipe: str, device: str) -> dict[int, float]:
     return {row["seed"]: row["command_seconds"] for row in json.loads(path.read_text())}
 
 
+def as_recipe(history: dict[str, Any], recipe: str) -> bool:
+    """Whether the run of ``history`` trained with ``recipe``'s settings as they are today (a
+    recipe can change after its runs were committed; a setting the history predates had its default)."""
+    from nnbook.mnist.config import config_from
+    from nnbook.mnist.config import recipe as recipe_config
+
+    return config_from(**history["config"]) == recipe_config(recipe, seed=history["seed"])
+
+
 def seed_runs(recipe: str, device: str):
-    """A pandas DataFrame, one row per committed seed: final and best accuracy, times, and the
-    machine it ran on (device name, precision, torch threads)."""
+    """A pandas DataFrame, one row per committed seed: final and best accuracy, times, the
+    machine it ran on (device name, precision, torch threads), and whether it ran with the
+    recipe's current settings (``current``, see :func:`as_recipe`)."""
     import pandas as pd
 
     wall = _command_seconds(recipe, device)
@@ -80,7 +90,7 @@ def seed_runs(recipe: str, device: str):
                      "s_per_epoch": seconds[len(seconds) // 2], "s_to_target": seconds_to(h, TARGET),
                      "train_s": h["total_seconds"], "command_s": wall.get(h["seed"]), "command": h["command"],
                      "device_name": h["device_name"], "precision": h["precision"], "step_mode": h["step_mode"],
-                     "torch_threads": h.get("torch_threads")})
+                     "torch_threads": h.get("torch_threads"), "current": as_recipe(h, recipe)})
     return pd.DataFrame(rows).set_index("seed")
 
 
@@ -149,6 +159,18 @@ def load_sweep(name: str) -> dict[str, Any]:
     if not path.is_file():
         raise UsageError(f"no committed sweep {name!r}: {path} is missing")
     return json.loads(path.read_text())
+
+
+def sweep_seeds(sweep: dict[str, Any], seeds: Iterable[int] | None = None) -> dict[str, Any]:
+    """``sweep`` with only the runs of ``seeds`` (None: all of them), to sum up part of a sweep,
+    such as the seeds that came before a choice and those that came after it."""
+    if seeds is None:
+        return sweep
+    wanted = set(seeds)
+    runs = [run for run in sweep["runs"] if run["seed"] in wanted]
+    if not runs:
+        raise UsageError(f"the sweep has no run of seeds {sorted(wanted)}")
+    return {**sweep, "runs": runs}
 
 
 def sweep_summary(sweep: dict[str, Any]):

@@ -97,7 +97,8 @@ class RunFolder:
         if missing:
             raise RunFolderError(f"cannot resume from {path}: it lacks {', '.join(missing)} (a hand-edited or "
                                  f"foreign file?); {fix}")
-        saved = state["config"]
+        # a setting added after the run was saved has its default there (how that run trained)
+        saved = {**TrainConfig().as_dict(), **state["config"]}
         diff = [f"{k}: run has {saved.get(k)!r}, command gives {v!r}"
                 for k, v in self.cfg.as_dict().items() if saved.get(k) != v]
         if diff:

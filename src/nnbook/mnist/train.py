@@ -9,6 +9,7 @@ on a CUDA GPU one CUDA graph replay per step.
 
 from __future__ import annotations
 
+import functools
 import math
 import platform
 import random
@@ -104,7 +105,7 @@ def train(
     command: str | None = None,
     recipe: str | None = None,
     on_epoch_end: Callable[[dict[str, Any]], None] | None = None,
-    loss_fn: LossFn = F.cross_entropy,
+    loss_fn: LossFn | None = None,
     validation: bool = False,
 ) -> dict[str, Any]:
     """Train ``cfg.model`` on MNIST and return the history (also written to ``out``, if given).
@@ -114,7 +115,9 @@ def train(
     a CUDA GPU replays the step as a CUDA graph (``auto``: bf16 or fp16 and a graph on CUDA,
     fp32 and eager steps elsewhere). Raises :class:`TrainingDiverged` when the loss stops being
     finite, naming epoch, step and rate. ``progress`` shows tqdm bars, ``echo`` one line per
-    epoch. ``loss_fn`` replaces the cross-entropy (a test provokes a divergence with it).
+    epoch. The loss is the cross-entropy with ``cfg.label_smoothing`` (so the history's
+    ``train_loss`` is the smoothed one; its ``test_loss`` is always the plain cross-entropy);
+    ``loss_fn`` replaces it (a test provokes a divergence with it).
     ``validation`` holds out the last 10,000 training images and evaluates on them instead of
     the test set: recipes are chosen that way, so the test set is touched only by the numbers
     the book reports (the history's ``evaluated_on`` says which split its ``test_*`` numbers are).
@@ -139,7 +142,7 @@ def train(
             history["evaluated_on"] = "validation" if validation else "test"
         done = len(history["epochs"])
         stepper = Stepper(model, optimizer, lr, torch.tensor(rates, dtype=torch.float32, device=dev), prec,
-                          loss_fn=loss_fn, graph=graph, first_step=done * steps_per_epoch)
+                          loss_fn=loss_fn or _loss(cfg), graph=graph, first_step=done * steps_per_epoch)
         if state is not None and state.get("scaler"):
             try:
                 stepper.scaler.load_state_dict(state["scaler"])
@@ -269,6 +272,11 @@ def _run_epoch(
         "lr_end": rates[epoch * steps_per_epoch - 1],  # the rate of the epoch's last step
         "seconds": time.perf_counter() - t0,
     }
+
+
+def _loss(cfg: TrainConfig) -> LossFn:
+    """The cross-entropy the config asks for (smoothing 0 is PyTorch's plain one)."""
+    return functools.partial(F.cross_entropy, label_smoothing=cfg.label_smoothing)
 
 
 def _postfix(bar: Any, stepper: Stepper, steps: int, batch_size: int,
