@@ -86,50 +86,24 @@ def _chapters(work: Path) -> list[str]:
     return done
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--results", type=Path, default=None, help="keep runs and measurements here")
-    p.add_argument("--book-seeds", type=int, default=3)
-    p.add_argument("--fast-seeds", type=int, default=16)  # as many as the committed CPU runs
-    p.add_argument("--tiny-seeds", type=int, default=3)
-    p.add_argument("--skip-chapters", action="store_true")
-    args = p.parse_args(argv)
-
-    import torch
-
-    if not torch.cuda.is_available():
-        print("gpu-check: no CUDA GPU here; on a machine without one, `make test` checks everything else "
-              "(the CUDA cases are then reported as skipped)", file=sys.stderr)
-        return 2
-    # what the check needs beyond torch, asked before the first of its many minutes of training
-    # (pytest imports every test module before `-m devices` selects, so it needs what they import too)
-    needed = ["onnx", "onnxruntime", "pytest", "torchvision", "numpy", "pandas", "matplotlib", "hypothesis",
-              "jupytext", "yaml", "nbformat", "packaging"] + ([] if args.skip_chapters else
-                                                               ["nbclient", "ipykernel", "myst_nb"])
-    missing = [m for m in needed if importlib.util.find_spec(m) is None]
-    if missing:
-        pip_names = {"yaml": "pyyaml", "myst_nb": "myst-nb"}
-        print(f"gpu-check: this Python lacks {', '.join(missing)}: pip install "
-              f"{' '.join(pip_names.get(m, m) for m in missing)}", file=sys.stderr)
-        return 2
-    name = torch.cuda.get_device_name()
-    print(f"gpu-check: {name}, torch {torch.__version__}, Python {sys.version.split()[0]}", flush=True)
-
-    # every test that takes a device (and the rest of test_mnist_devices.py): the `devices` marker
+def device_tests() -> tuple[int, str]:
+    """Every test that takes a device (and the rest of test_mnist_devices.py): the ``devices``
+    marker. Returns pytest's exit status and its last line."""
     tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests", "-m", "devices"],
                            cwd=ROOT, env=_env(), capture_output=True, text=True)
     print(tests.stdout[-6000:], flush=True)
-    if tests.returncode != 0:  # go on: the runs and chapters below are worth seeing either way
+    if tests.returncode != 0:  # go on: the runs and chapters are worth seeing either way
         print(tests.stderr[-3000:], file=sys.stderr)
-    test_line = tests.stdout.strip().splitlines()[-1]
+    return tests.returncode, tests.stdout.strip().splitlines()[-1]
 
-    keep = args.results
-    work = Path(tempfile.mkdtemp(prefix="gpu-check-"))
-    results = (keep or work / "results").resolve()
+
+def recipe_runs(results: Path, seeds: dict[str, int]) -> list[dict]:
+    """Train each recipe for seeds 1..N on CUDA, each as its own timed command (``recipe_runs.run_seed``),
+    keeping the runs in ``results`` and each recipe's times in ``results/<recipe>/cuda-runs.json``."""
     runs = []
-    for recipe, seeds in (("book", args.book_seeds), ("fast", args.fast_seeds), ("tiny", args.tiny_seeds)):
+    for recipe, count in seeds.items():
         rows = []
-        for seed in range(1, seeds + 1):
+        for seed in range(1, count + 1):
             row = {"recipe": recipe, **run_seed(recipe, seed, "cuda", results, env=_env())}
             rows.append(row)
             print(f"gpu-check: {recipe} seed {seed}: final {row['final']:.2%}, "
@@ -139,30 +113,45 @@ def main(argv: list[str] | None = None) -> int:
         if rows:  # (--tiny-seeds 0: no runs, no file)
             add_runs(results / recipe / "cuda-runs.json", rows)
         runs += rows
+    return runs
 
-    # the command line as a reader uses it: train, resume a finished run, evaluate, export
+
+def command_line(work: Path, device: str = "cuda", train_flags: tuple[str, ...] = ()):
+    """The command line as a reader uses it, on ``device``: train the fast recipe (with
+    ``train_flags`` on top), resume the finished run, evaluate, export to TorchScript and to
+    ONNX. Returns what ``evaluate`` printed and the ONNX file's agreement with PyTorch; a step
+    that fails or disagrees stops the check."""
+    import torch
+
     run = work / "cli-run"
-    _cli("train", "--recipe", "fast", "--device", "cuda", "--no-progress", "--out", str(run))
+    train = ("train", "--recipe", "fast", *train_flags, "--device", device, "--no-progress", "--out", str(run))
+    _cli(*train)
     before = json.loads((run / "history.json").read_text())["epochs"]
-    _cli("train", "--recipe", "fast", "--device", "cuda", "--no-progress", "--out", str(run), "--resume")
-    assert json.loads((run / "history.json").read_text())["epochs"] == before, "resuming a finished run changed it"
-    evaluated = json.loads(_cli("evaluate", str(run / "model.pt"), "--device", "cuda"))
-    assert abs(evaluated["correct"] - before[-1]["test_correct"]) <= 3, (evaluated, before[-1])
+    _cli(*train, "--resume")
+    if json.loads((run / "history.json").read_text())["epochs"] != before:
+        raise SystemExit("gpu-check: resuming a finished run changed its history")
+    evaluated = json.loads(_cli("evaluate", str(run / "model.pt"), "--device", device))
+    if abs(evaluated["correct"] - before[-1]["test_correct"]) > 3:  # another batch size sums in another order
+        raise SystemExit(f"gpu-check: evaluate found {evaluated['correct']} correct, "
+                         f"the training's last epoch {before[-1]['test_correct']}")
     _cli("export", str(run / "model.pt"), str(work / "exported.pt"))
-    scripted = torch.jit.load(str(work / "exported.pt"))
-    assert scripted(torch.rand(2, 1, 28, 28)).shape == (2, 10)
-    # the GPU-trained checkpoint as ONNX through the command line, the file's scores beside PyTorch's
+    if torch.jit.load(str(work / "exported.pt"))(torch.rand(2, 1, 28, 28)).shape != (2, 10):
+        raise SystemExit("gpu-check: the TorchScript export does not give 10 scores per image")
+    # the checkpoint as ONNX through the command line, the file's scores beside PyTorch's
     _cli("export", str(run / "model.pt"), str(work / "exported.onnx"))
-    onnx_agreement = onnx_matches(run / "model.pt", work / "exported.onnx")
-    assert onnx_agreement.same_class == onnx_agreement.total and onnx_agreement.max_difference < 1e-3, onnx_agreement
+    agreement = onnx_matches(run / "model.pt", work / "exported.onnx")
+    if agreement.same_class != agreement.total or agreement.max_difference >= 1e-3:
+        raise SystemExit(f"gpu-check: the ONNX export disagrees with PyTorch: {agreement}")
+    return evaluated, agreement
 
-    chapters = [] if args.skip_chapters else _chapters(work)
-    print(f"gpu-check: runs and executed notebooks in {work}", flush=True)
 
+def summarise(name: str, tests_status: int, test_line: str, runs: list[dict], chapters: list[str],
+              extra: dict) -> tuple[dict, str, bool]:
+    """The check's record, its one summary line, and whether it passed: the device tests passed
+    and every run of the book's and the fast recipe (at least one) ended at 99.4 % or more."""
     by_recipe = {recipe: [r for r in runs if r["recipe"] == recipe] for recipe in ("book", "fast", "tiny")}
     book, fast, tiny = by_recipe["book"], by_recipe["fast"], by_recipe["tiny"]
-    summary = {"device_name": name, "torch": str(torch.__version__), "tests": test_line, "runs": runs,
-               "chapters": chapters, "evaluate": evaluated, "onnx": dataclasses.asdict(onnx_agreement)}
+    summary = {"device_name": name, "tests": test_line, "runs": runs, "chapters": chapters, **extra}
     parts = []  # the summary line: only the recipes that ran (--book-seeds 0 etc. skip one)
     if book:
         summary |= {"book_epoch_seconds": max(r["median_epoch_seconds"] for r in book),
@@ -182,16 +171,64 @@ def main(argv: list[str] | None = None) -> int:
     if tiny:
         summary["tiny_finals"] = [r["final"] for r in tiny]
         parts.append(f"tiny model final {', '.join(f'{f:.2%}' for f in summary['tiny_finals'])}")
-    summary["bytecode_cache"] = not sys.flags.dont_write_bytecode  # without one, every import compiles
     # (with no book or fast run at all, nothing was shown to reach it)
-    ok = bool(book + fast) and all(r["final"] >= TARGET for r in book + fast) and tests.returncode == 0
+    ok = bool(book + fast) and all(r["final"] >= TARGET for r in book + fast) and tests_status == 0
     summary["book_and_fast_reached_99.4"] = ok
+    verdict = "passed" if ok else "FAILED (a test failed or a book or fast run ended below 99.4 %)"
+    line = f"gpu-check {verdict} on {name}: " + "; ".join([*parts, test_line, f"{len(chapters)} chapters executed"])
+    return summary, line, ok
+
+
+def missing_modules(chapters: bool = True) -> list[str]:
+    """What the check needs beyond torch and this Python lacks, as pip names.
+
+    pytest imports every test module before ``-m devices`` selects, so it needs what they import too.
+    """
+    needed = ["onnx", "onnxruntime", "pytest", "torchvision", "numpy", "pandas", "matplotlib", "hypothesis",
+              "jupytext", "yaml", "nbformat", "packaging"] + (["nbclient", "ipykernel", "myst_nb"] if chapters else [])
+    pip_names = {"yaml": "pyyaml", "myst_nb": "myst-nb"}
+    return [pip_names.get(m, m) for m in needed if importlib.util.find_spec(m) is None]
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--results", type=Path, default=None, help="keep runs and measurements here")
+    p.add_argument("--book-seeds", type=int, default=3)
+    p.add_argument("--fast-seeds", type=int, default=16)  # as many as the committed CPU runs
+    p.add_argument("--tiny-seeds", type=int, default=3)
+    p.add_argument("--skip-chapters", action="store_true")
+    args = p.parse_args(argv)
+
+    import torch
+
+    if not torch.cuda.is_available():
+        print("gpu-check: no CUDA GPU here; on a machine without one, `make test` checks everything else "
+              "(the CUDA cases are then reported as skipped)", file=sys.stderr)
+        return 2
+    # asked before the first of the check's many minutes of training
+    missing = missing_modules(chapters=not args.skip_chapters)
+    if missing:
+        print(f"gpu-check: this Python lacks what the check needs: pip install {' '.join(missing)}", file=sys.stderr)
+        return 2
+    name = torch.cuda.get_device_name()
+    print(f"gpu-check: {name}, torch {torch.__version__}, Python {sys.version.split()[0]}", flush=True)
+
+    tests_status, test_line = device_tests()
+    keep = args.results
+    work = Path(tempfile.mkdtemp(prefix="gpu-check-"))
+    runs = recipe_runs((keep or work / "results").resolve(),
+                       {"book": args.book_seeds, "fast": args.fast_seeds, "tiny": args.tiny_seeds})
+    evaluated, agreement = command_line(work)
+    chapters = [] if args.skip_chapters else _chapters(work)
+    print(f"gpu-check: runs and executed notebooks in {work}", flush=True)
+
+    extra = {"torch": str(torch.__version__), "evaluate": evaluated, "onnx": dataclasses.asdict(agreement),
+             "bytecode_cache": not sys.flags.dont_write_bytecode}  # without one, every import compiles
+    summary, line, ok = summarise(name, tests_status, test_line, runs, chapters, extra)
     if keep is not None:
         keep.mkdir(parents=True, exist_ok=True)
         (keep / "gpu-check.json").write_text(json.dumps(summary, indent=1) + "\n")
-    verdict = "passed" if ok else "FAILED (a test failed or a book or fast run ended below 99.4 %)"
-    print(f"gpu-check {verdict} on {name}: " + "; ".join([*parts, test_line, f"{len(chapters)} chapters executed"]),
-          flush=True)
+    print(line, flush=True)
     return 0 if ok else 1
 
 
