@@ -53,7 +53,8 @@ def test_unknown_setting_is_an_error_not_ignored() -> None:
 
 @pytest.mark.parametrize("bad", [{"epochs": 0}, {"epochs": 2.5}, {"lr": float("nan")}, {"lr": 0.0}, {"lr": -1.0},
                                  {"momentum": 1.0}, {"batch_size": True}, {"model": "resnet"}, {"seed": -1},
-                                 {"limit_train": 0}, {"warmup": 1.5}])
+                                 {"limit_train": 0}, {"warmup": 1.5}, {"label_smoothing": 1.0},
+                                 {"label_smoothing": -0.1}, {"label_smoothing": True}])
 def test_out_of_range_settings_name_themselves(bad: dict) -> None:
     (name,) = bad
     with pytest.raises(ConfigError, match=name):
@@ -98,18 +99,16 @@ def test_settings_table_names_every_setting_and_its_assertion() -> None:
 
 @pytest.mark.parametrize("name", sorted(RECIPES))
 @pytest.mark.parametrize("overrides", [{}, {"epochs": 3, "lr": 0.05},
-                                       {"batch_size": 512, "seed": 9, "limit_train": 999}])
+                                       {"batch_size": 512, "seed": 9, "limit_train": 999}, {"label_smoothing": 0.1}])
 def test_command_for_is_a_command_that_trains_those_settings(name: str, overrides: dict) -> None:
     """Parsed by the real command line, the line gives back exactly the settings it was made from."""
-    from nnbook.mnist.__main__ import _parser
+    from nnbook.mnist.__main__ import _parser, train_config
 
     cfg = recipe(name, **overrides)
     line = command_for(cfg, out="runs/here")
     assert line.startswith("python -m nnbook.mnist train ")
     args = _parser().parse_args(shlex.split(line)[3:])
-    again = recipe(args.recipe, epochs=args.epochs, seed=args.seed, lr=args.lr, batch_size=args.batch_size,
-                   model=args.model, limit_train=args.limit_train)
-    assert again == cfg and str(args.out) == "runs/here"
+    assert train_config(args) == cfg and str(args.out) == "runs/here"
     assert command_for(cfg.as_dict(), out="runs/here") == line
 
 

@@ -167,16 +167,18 @@ def test_device_summary_from_tables_already_read_is_the_same() -> None:
     assert fast.loc["NVIDIA H100 80GB HBM3", "step"] == "cuda-graph" and fast["seeds"].tolist() == [16, 16]
 
 
-def test_as_recipe_tells_a_run_of_the_current_settings_from_an_earlier_one() -> None:
+def test_matches_recipe_tells_a_run_of_the_current_settings_from_an_earlier_one() -> None:
     from nnbook.mnist.config import recipe
 
     config = recipe("book", seed=3).as_dict()
-    assert R.as_recipe({"config": config, "seed": 3}, "book")
-    assert not R.as_recipe({"config": {**config, "lr": 0.3}, "seed": 3}, "book")
-    assert not R.as_recipe({"config": config, "seed": 3}, "fast")
+    assert R.matches_recipe({"config": config, "seed": 3}, "book")
+    assert not R.matches_recipe({"config": {**config, "lr": 0.3}, "seed": 3}, "book")
+    assert not R.matches_recipe({"config": config, "seed": 3}, "fast")
     # a history written before label smoothing existed trained with none, the book's setting
     older = {k: v for k, v in config.items() if k != "label_smoothing"}
-    assert R.as_recipe({"config": older, "seed": 3}, "book")
+    assert R.matches_recipe({"config": older, "seed": 3}, "book")
+    # any other setting missing is not filled in: such a history is not of the recipe
+    assert not R.matches_recipe({"config": {k: v for k, v in config.items() if k != "lr"}, "seed": 3}, "book")
 
 
 def test_a_history_written_before_a_setting_existed_reads_with_its_default(tmp_path: Path) -> None:
@@ -189,3 +191,21 @@ def test_a_history_written_before_a_setting_existed_reads_with_its_default(tmp_p
     read = load_history(tmp_path)
     assert read["config"] == recipe("fast", seed=6).as_dict() and read["config"]["label_smoothing"] == 0.0
     assert {k: v for k, v in read.items() if k != "config"} == {k: v for k, v in written.items() if k != "config"}
+
+
+#: each committed sweep and the round of benchmarks/recipes.py that made it
+SWEEP_ROUNDS = {"validation": "1", "test": "1", "round2-validation-cpu": "2", "round2-validation-cuda": "2",
+                "round3-first-look-cpu": "3-first-look", "round3-validation-cpu": "3"}
+
+
+@pytest.mark.parametrize("name", SWEEP_ROUNDS)
+def test_each_committed_sweep_is_its_rounds_candidates_with_their_settings(name: str) -> None:
+    """So `python -m benchmarks.recipes --round R` re-runs what the file holds, and nothing else."""
+    from benchmarks.recipes import ROUNDS
+
+    sweep = R.load_sweep(name)
+    candidates = ROUNDS[SWEEP_ROUNDS[name]]
+    assert list(dict.fromkeys(run["candidate"] for run in sweep["runs"])) == list(candidates)
+    assert all(run["settings"] == candidates[run["candidate"]] for run in sweep["runs"])
+    assert sorted(p.stem for p in (R.results_root() / "recipes").glob("*.json")) == sorted(
+        [*SWEEP_ROUNDS, "validation-book"]), "every sweep file is named here"

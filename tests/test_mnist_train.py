@@ -135,18 +135,28 @@ def test_resume_with_other_settings_is_refused(reference: tuple[Path, dict]) -> 
 
 def test_a_run_saved_before_a_setting_existed_resumes_with_its_default(reference: tuple[Path, dict],
                                                                       tmp_path: Path) -> None:
-    """Label smoothing came after the first runs: their resume files lack it, and 0 is what they ran."""
-    import shutil
-
+    """Label smoothing came after the first runs: their resume files lack it, and 0 is what they
+    ran. Such a run, stopped after epoch 1, resumes to the uninterrupted run's history."""
     out = tmp_path / "old"
-    shutil.copytree(reference[0], out)
+
+    def stop(row: dict) -> None:
+        raise KeyboardInterrupt  # as a reader's Ctrl-C, after epoch 1 was saved
+
+    with pytest.raises(KeyboardInterrupt):
+        T.train(CFG, out, progress=False, echo=False, on_epoch_end=stop)
     state = torch.load(out / "resume.pt", weights_only=True)
     del state["config"]["label_smoothing"]
     torch.save(state, out / "resume.pt")
-    assert _metrics(T.train(CFG, out, resume=True, progress=False, echo=False)) == _metrics(reference[1])
     smoothed = TrainConfig(epochs=2, limit_train=512, seed=7, label_smoothing=0.1)
     with pytest.raises(T.RunFolderError, match="label_smoothing: run has 0.0, command gives 0.1"):
         T.train(smoothed, out, resume=True, progress=False)
+    resumed = T.train(CFG, out, resume=True, progress=False, echo=False)
+    assert len(resumed["resumed_by"]) == 1 and _metrics(resumed) == _metrics(reference[1])
+    # a resume file missing any other setting is not made whole with a guess
+    del state["config"]["lr"]
+    torch.save(state, out / "resume.pt")
+    with pytest.raises(T.RunFolderError, match="lr: run has None"):
+        T.train(CFG, out, resume=True, progress=False)
 
 
 def test_training_minimises_the_smoothed_cross_entropy(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -280,6 +290,9 @@ BAD_ARGS = {
     "lr-negative": ["--lr", "-0.1"],
     "batch-size-zero": ["--batch-size", "0"],
     "model-unknown": ["--model", "resnet"],
+    "label-smoothing-one": ["--label-smoothing", "1"],
+    "label-smoothing-nan": ["--label-smoothing", "nan"],
+    "label-smoothing-negative": ["--label-smoothing", "-0.1"],
     "resume-and-overwrite": ["--resume", "--overwrite"],
 }
 

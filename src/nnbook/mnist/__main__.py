@@ -58,6 +58,16 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value < 1:  # (a NaN fails this too)
+        raise argparse.ArgumentTypeError(f"must lie in [0, 1), got {text}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     from nnbook.mnist.config import RECIPES, recipe
     from nnbook.mnist.device import PRECISIONS
@@ -77,6 +87,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--out", type=_path, required=True, help="run folder (must not exist, unless --resume/--overwrite)")
     t.add_argument("--lr", type=_positive_float, default=None, help="peak learning rate (one-cycle)")
     t.add_argument("--batch-size", type=_positive_int, default=None)
+    t.add_argument("--label-smoothing", type=_share, default=None, metavar="EPS",
+                   help="share of each target spread over the 10 classes (default: the recipe's, 0)")
     t.add_argument("--model", choices=sorted(MODELS), default=None)
     t.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N, mps")
     t.add_argument("--precision", choices=PRECISIONS, default="auto",
@@ -186,12 +198,18 @@ def _interrupted(args: argparse.Namespace) -> str:
     return "interrupted before the first epoch was saved; nothing to resume, run the command again"
 
 
-def _train(args: argparse.Namespace) -> int:
+def train_config(args: argparse.Namespace):
+    """The :class:`~nnbook.mnist.config.TrainConfig` a parsed ``train`` command line asks for."""
     from nnbook.mnist.config import recipe
+
+    return recipe(args.recipe, epochs=args.epochs, seed=args.seed, lr=args.lr, batch_size=args.batch_size,
+                  model=args.model, limit_train=args.limit_train, label_smoothing=args.label_smoothing)
+
+
+def _train(args: argparse.Namespace) -> int:
     from nnbook.mnist.train import command_line, train
 
-    cfg = recipe(args.recipe, epochs=args.epochs, seed=args.seed, lr=args.lr, batch_size=args.batch_size,
-                 model=args.model, limit_train=args.limit_train)
+    cfg = train_config(args)
     history = train(cfg, args.out, device=args.device, precision=args.precision, graph=args.cuda_graph,
                     resume=args.resume, overwrite=args.overwrite, data_root=args.data_root,
                     allow_download=args.download, progress=not args.no_progress, echo=not args.no_progress,

@@ -14,7 +14,8 @@ from typing import Any
 
 from nnbook.errors import UsageError
 
-__all__ = ["TrainConfig", "RECIPES", "recipe", "recipes_table", "config_from", "command_for", "ConfigError"]
+__all__ = ["TrainConfig", "RECIPES", "ADDED_LATER", "recipe", "recipes_table", "config_from", "complete_saved",
+           "command_for", "ConfigError"]
 
 
 class ConfigError(UsageError):
@@ -27,7 +28,8 @@ class TrainConfig:
 
     The optimizer is SGD with Nesterov momentum (a constant ``momentum``) and L2 weight decay;
     the learning rate follows a one-cycle schedule: it warms up from ``lr / 10`` to ``lr`` over
-    the first ``warmup`` share of the steps, then anneals along a cosine to ``lr / 1e4``.
+    the first ``warmup`` share of the steps, then anneals along a cosine to ``lr / 1e4``. The loss
+    is the cross-entropy against targets smoothed by ``label_smoothing`` (0: the labels as they are).
     """
 
     epochs: int = 20
@@ -125,7 +127,16 @@ def config_from(**kwargs: Any) -> TrainConfig:
 
 #: the settings ``python -m nnbook.mnist train`` sets with a flag; the others come from its recipe
 FLAGS = {"epochs": "--epochs", "batch_size": "--batch-size", "lr": "--lr", "model": "--model", "seed": "--seed",
-         "limit_train": "--limit-train"}
+         "limit_train": "--limit-train", "label_smoothing": "--label-smoothing"}
+
+#: settings added after runs were committed, with the value every run made before then had
+ADDED_LATER: dict[str, Any] = {"label_smoothing": 0.0}
+
+
+def complete_saved(config: dict[str, Any]) -> dict[str, Any]:
+    """A saved config (a history's or a resume file's) with the settings it predates filled in
+    (:data:`ADDED_LATER`: how that run trained). Any other missing setting stays missing."""
+    return {**ADDED_LATER, **config}
 
 
 def command_for(settings: TrainConfig | dict[str, Any], out: str = "runs/x") -> str:

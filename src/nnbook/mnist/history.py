@@ -15,15 +15,15 @@ __all__ = ["load_history", "best_epoch", "final_epoch", "seconds_to", "plot_hist
 def load_history(path: str | Path) -> dict[str, Any]:
     """Read a run's ``history.json`` (a run folder or the file itself).
 
-    Its ``config`` is completed with the defaults of settings added after the run was written
-    (``label_smoothing``): the default is how the run trained, before it could be set.
+    Its ``config`` gains the settings added after the run was written, with the value the run
+    trained with (``config.complete_saved``).
     """
-    from nnbook.mnist.config import TrainConfig
+    from nnbook.mnist.config import complete_saved
 
     path = Path(path)
     history = json.loads((path / "history.json" if path.is_dir() else path).read_text())
     if isinstance(history.get("config"), dict):
-        history["config"] = {**TrainConfig().as_dict(), **history["config"]}
+        history["config"] = complete_saved(history["config"])
     return history
 
 

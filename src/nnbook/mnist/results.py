@@ -19,7 +19,7 @@ from nnbook.errors import UsageError
 from nnbook.mnist.history import best_epoch, final_epoch, load_history, seconds_to
 from nnbook.paths import project_root
 
-__all__ = ["results_root", "run_dirs", "run_dir", "as_recipe", "seed_runs", "device_summary", "device_table",
+__all__ = ["results_root", "run_dirs", "run_dir", "matches_recipe", "seed_runs", "device_summary", "device_table",
            "startup_times", "load_benchmark", "benchmark_rows", "benchmark_table", "load_sweep", "sweep_seeds",
            "sweep_summary", "images_needed", "on_benchmark_machine", "TARGET"]
 
@@ -64,19 +64,20 @@ def _command_seconds(recipe: str, device: str) -> dict[int, float]:
     return {row["seed"]: row["command_seconds"] for row in json.loads(path.read_text())}
 
 
-def as_recipe(history: dict[str, Any], recipe: str) -> bool:
+def matches_recipe(history: dict[str, Any], recipe: str) -> bool:
     """Whether the run of ``history`` trained with ``recipe``'s settings as they are today (a
-    recipe can change after its runs were committed; a setting the history predates had its default)."""
-    from nnbook.mnist.config import config_from
+    recipe can change after its runs were committed; a setting the history predates is taken at
+    the value the run had, ``config.complete_saved``; any other setting missing means no)."""
+    from nnbook.mnist.config import complete_saved
     from nnbook.mnist.config import recipe as recipe_config
 
-    return config_from(**history["config"]) == recipe_config(recipe, seed=history["seed"])
+    return complete_saved(history["config"]) == recipe_config(recipe, seed=history["seed"]).as_dict()
 
 
 def seed_runs(recipe: str, device: str):
     """A pandas DataFrame, one row per committed seed: final and best accuracy, times, the
     machine it ran on (device name, precision, torch threads), and whether it ran with the
-    recipe's current settings (``current``, see :func:`as_recipe`)."""
+    recipe's current settings (``matches_recipe``)."""
     import pandas as pd
 
     wall = _command_seconds(recipe, device)
@@ -90,7 +91,7 @@ def seed_runs(recipe: str, device: str):
                      "s_per_epoch": seconds[len(seconds) // 2], "s_to_target": seconds_to(h, TARGET),
                      "train_s": h["total_seconds"], "command_s": wall.get(h["seed"]), "command": h["command"],
                      "device_name": h["device_name"], "precision": h["precision"], "step_mode": h["step_mode"],
-                     "torch_threads": h.get("torch_threads"), "current": as_recipe(h, recipe)})
+                     "torch_threads": h.get("torch_threads"), "matches_recipe": matches_recipe(h, recipe)})
     return pd.DataFrame(rows).set_index("seed")
 
 

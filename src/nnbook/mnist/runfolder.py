@@ -21,7 +21,7 @@ from torch import nn
 
 from nnbook.errors import EnvironmentProblem, UsageError, first_line
 from nnbook.io import write_bytes_atomic, write_text_atomic
-from nnbook.mnist.config import TrainConfig
+from nnbook.mnist.config import TrainConfig, complete_saved
 
 __all__ = ["RunFolderError", "RunFolderWriteError", "RUN_FILES", "RunFolder", "cpu_weights"]
 
@@ -97,8 +97,7 @@ class RunFolder:
         if missing:
             raise RunFolderError(f"cannot resume from {path}: it lacks {', '.join(missing)} (a hand-edited or "
                                  f"foreign file?); {fix}")
-        # a setting added after the run was saved has its default there (how that run trained)
-        saved = {**TrainConfig().as_dict(), **state["config"]}
+        saved = complete_saved(state["config"])  # a setting added after the run was saved: how it trained
         diff = [f"{k}: run has {saved.get(k)!r}, command gives {v!r}"
                 for k, v in self.cfg.as_dict().items() if saved.get(k) != v]
         if diff:

@@ -142,7 +142,8 @@ def train(
             history["evaluated_on"] = "validation" if validation else "test"
         done = len(history["epochs"])
         stepper = Stepper(model, optimizer, lr, torch.tensor(rates, dtype=torch.float32, device=dev), prec,
-                          loss_fn=loss_fn or _loss(cfg), graph=graph, first_step=done * steps_per_epoch)
+                          loss_fn=_loss(cfg) if loss_fn is None else loss_fn,
+                          graph=graph, first_step=done * steps_per_epoch)
         if state is not None and state.get("scaler"):
             try:
                 stepper.scaler.load_state_dict(state["scaler"])
@@ -294,6 +295,7 @@ def _new_history(cfg: TrainConfig, recipe: str | None, command: str | None, dev:
         "recipe": recipe,
         "seed": cfg.seed,
         "config": cfg.as_dict(),
+        "loss": "cross-entropy" + (f", label smoothing {cfg.label_smoothing}" if cfg.label_smoothing else ""),
         "optimizer": {  # what ran, in words a reader can check against the code
             "name": "SGD", "nesterov": True, "momentum": cfg.momentum, "momentum_schedule": "constant",
             "weight_decay": cfg.weight_decay, "schedule": "one-cycle (torch OneCycleLR, cosine)",
