@@ -16,7 +16,10 @@ import signal
 import sys
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the command line imports torch only once a command needs it
+    from nnbook.mnist.config import TrainConfig
 
 #: what to tell a reader whose Python has no PyTorch (a plain `pip install nnbook`)
 NO_TORCH = ("error: Part 2 needs PyTorch, which this Python does not have: pip install 'nnbook[mnist]' "
@@ -198,7 +201,7 @@ def _interrupted(args: argparse.Namespace) -> str:
     return "interrupted before the first epoch was saved; nothing to resume, run the command again"
 
 
-def train_config(args: argparse.Namespace):
+def train_config(args: argparse.Namespace) -> TrainConfig:
     """The :class:`~nnbook.mnist.config.TrainConfig` a parsed ``train`` command line asks for."""
     from nnbook.mnist.config import recipe
 
