@@ -29,6 +29,7 @@ from typing import Any
 from nnbook.io import write_text_atomic
 from nnbook.mnist.results import sweep_summary
 
+
 def _short(epochs: int, batch_size: int, lr: float, weight_decay: float | None = None,
            label_smoothing: float | None = None) -> tuple[str, dict[str, Any]]:
     """A short-run candidate (no rotations, no dropout) and its name, spelled from its settings:

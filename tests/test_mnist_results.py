@@ -86,8 +86,9 @@ def test_sweep_summary_compares_candidates_on_their_common_seeds() -> None:
                                   {"candidate": "b", "seed": 2, "final": 0.99, "settings": {}}]})
 
 
-@pytest.mark.parametrize("name", ["round2-validation-cpu", "round2-validation-cuda", "round3-validation-cpu"])
-def test_committed_later_rounds_match_their_raw_runs(name: str) -> None:
+@pytest.mark.parametrize("name", ["round2-validation-cpu", "round2-validation-cuda", "round3-first-look-cpu",
+                                  "round3-validation-cpu"])
+def test_sweep_summary_of_each_later_round_is_its_runs_seed_by_seed(name: str) -> None:
     sweep = R.load_sweep(name)
     table = R.sweep_summary(sweep)
     for candidate, row in table.iterrows():  # recomputed here from the runs, seed by seed
@@ -108,7 +109,7 @@ def test_sweep_seeds_keeps_the_runs_of_those_seeds() -> None:
     part = R.sweep_seeds(sweep, range(2, 4))
     assert [(r["candidate"], r["seed"]) for r in part["runs"]] == [("a", 2), ("a", 3), ("b", 2), ("b", 3)]
     assert R.sweep_summary(part).attrs["seeds"] == [2, 3] and R.sweep_summary(part).loc["a", "lowest"] == 0.992
-    assert R.sweep_seeds(sweep, None) is sweep and len(sweep["runs"]) == 6  # the sweep itself is left alone
+    assert len(sweep["runs"]) == 6  # the sweep itself is left alone
     with pytest.raises(UsageError, match=r"no run of seeds \[7\]"):
         R.sweep_seeds(sweep, [7])
 
@@ -149,7 +150,8 @@ def test_on_benchmark_machine_needs_its_cpu_and_a_thread_per_core() -> None:
     assert not R.on_benchmark_machine("NVIDIA H100 80GB HBM3", 2, machine)
     assert not R.on_benchmark_machine("CPU: AMD EPYC", 4, {**machine, "cores": 4})  # its own threads: 2
     # every committed CPU run of the three recipes was timed there
-    assert all(R.on_benchmark_machine(r.device_name, r.torch_threads)
+    machine = R.load_benchmark()["machine"]
+    assert all(R.on_benchmark_machine(r.device_name, r.torch_threads, machine)
                for name in ("book", "fast", "tiny") for r in R.seed_runs(name, "cpu").itertuples())
 
 
@@ -193,19 +195,21 @@ def test_a_history_written_before_a_setting_existed_reads_with_its_default(tmp_p
     assert {k: v for k, v in read.items() if k != "config"} == {k: v for k, v in written.items() if k != "config"}
 
 
-#: each committed sweep and the round of benchmarks/recipes.py that made it
+#: each committed sweep and the round of benchmarks/recipes.py that made it (``book``: --candidates book)
 SWEEP_ROUNDS = {"validation": "1", "test": "1", "round2-validation-cpu": "2", "round2-validation-cuda": "2",
-                "round3-first-look-cpu": "3-first-look", "round3-validation-cpu": "3"}
+                "round3-first-look-cpu": "3-first-look", "round3-validation-cpu": "3", "validation-book": "book"}
 
 
 @pytest.mark.parametrize("name", SWEEP_ROUNDS)
 def test_each_committed_sweep_is_its_rounds_candidates_with_their_settings(name: str) -> None:
-    """So `python -m benchmarks.recipes --round R` re-runs what the file holds, and nothing else."""
-    from benchmarks.recipes import ROUNDS
+    """So `python -m benchmarks.recipes --round R` (or `--candidates book`) re-runs what the file
+    holds, and nothing else."""
+    from benchmarks.recipes import CANDIDATES, ROUNDS
 
     sweep = R.load_sweep(name)
-    candidates = ROUNDS[SWEEP_ROUNDS[name]]
+    rounds = {**ROUNDS, "book": {"book": CANDIDATES["book"]}}
+    candidates = rounds[SWEEP_ROUNDS[name]]
     assert list(dict.fromkeys(run["candidate"] for run in sweep["runs"])) == list(candidates)
     assert all(run["settings"] == candidates[run["candidate"]] for run in sweep["runs"])
-    assert sorted(p.stem for p in (R.results_root() / "recipes").glob("*.json")) == sorted(
-        [*SWEEP_ROUNDS, "validation-book"]), "every sweep file is named here"
+    assert sorted(p.stem for p in (R.results_root() / "recipes").glob("*.json")) == sorted(SWEEP_ROUNDS), \
+        "every sweep file is named here"

@@ -162,11 +162,9 @@ def load_sweep(name: str) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
-def sweep_seeds(sweep: dict[str, Any], seeds: Iterable[int] | None = None) -> dict[str, Any]:
-    """``sweep`` with only the runs of ``seeds`` (None: all of them), to sum up part of a sweep,
-    such as the seeds that came before a choice and those that came after it."""
-    if seeds is None:
-        return sweep
+def sweep_seeds(sweep: dict[str, Any], seeds: Iterable[int]) -> dict[str, Any]:
+    """``sweep`` with only the runs of ``seeds``, to sum up part of a sweep, such as the seeds
+    that came after a choice was made."""
     wanted = set(seeds)
     runs = [run for run in sweep["runs"] if run["seed"] in wanted]
     if not runs:
@@ -203,10 +201,10 @@ def sweep_summary(sweep: dict[str, Any]):
     return table
 
 
-def on_benchmark_machine(device_name: str, torch_threads: int | None, machine: dict[str, Any] | None = None) -> bool:
+def on_benchmark_machine(device_name: str, torch_threads: int | None, machine: dict[str, Any]) -> bool:
     """Whether a run recorded the pipeline benchmark's CPU and its thread count (one torch thread
-    per core), the machine every committed CPU run of the book is timed on."""
-    machine = load_benchmark()["machine"] if machine is None else machine
+    per core), the machine every committed CPU run of the book is timed on (``machine``: the
+    benchmark's record of it, ``load_benchmark()["machine"]``)."""
     return device_name == "CPU: " + machine["cpu"] and torch_threads == machine["torch_threads"] == machine["cores"]
 
 

@@ -295,7 +295,6 @@ def _new_history(cfg: TrainConfig, recipe: str | None, command: str | None, dev:
         "recipe": recipe,
         "seed": cfg.seed,
         "config": cfg.as_dict(),
-        "loss": "cross-entropy" + (f", label smoothing {cfg.label_smoothing}" if cfg.label_smoothing else ""),
         "optimizer": {  # what ran, in words a reader can check against the code
             "name": "SGD", "nesterov": True, "momentum": cfg.momentum, "momentum_schedule": "constant",
             "weight_decay": cfg.weight_decay, "schedule": "one-cycle (torch OneCycleLR, cosine)",
