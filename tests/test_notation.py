@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
@@ -139,6 +140,7 @@ PYTHON_E = re.compile(r"(?<![\w.])[0-9]+(?:\.[0-9]+)?e[+-][0-9]+(?!\w)")
 FOLDED = {"hide-output", "remove-output", "remove-cell", "hide-cell"}
 
 
+@functools.cache  # asked for every cell of every chapter; _config.yml is read once
 def _html_mime_priority() -> list[str]:
     """The build's own render order: myst-nb's, with the book's overrides from ``_config.yml``."""
     import yaml
