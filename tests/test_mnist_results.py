@@ -197,19 +197,61 @@ def test_a_history_written_before_a_setting_existed_reads_with_its_default(tmp_p
 
 #: each committed sweep and the round of benchmarks/recipes.py that made it (``book``: --candidates book)
 SWEEP_ROUNDS = {"validation": "1", "test": "1", "round2-validation-cpu": "2", "round2-validation-cuda": "2",
-                "round3-first-look-cpu": "3-first-look", "round3-validation-cpu": "3", "validation-book": "book"}
+                "round3-first-look-cpu": "3-first-look", "round3-validation-cpu": "3", "validation-book": "book",
+                "many-seeds-fast-cuda": "fast", "many-seeds-book-cuda": "book"}
 
 
 @pytest.mark.parametrize("name", SWEEP_ROUNDS)
 def test_each_committed_sweep_is_its_rounds_candidates_with_their_settings(name: str) -> None:
     """So `python -m benchmarks.recipes --round R` (or `--candidates book`) re-runs what the file
     holds, and nothing else."""
-    from benchmarks.recipes import CANDIDATES, ROUNDS
+    from benchmarks.recipes import CANDIDATES, FAST_NAME, ROUNDS
 
     sweep = R.load_sweep(name)
-    rounds = {**ROUNDS, "book": {"book": CANDIDATES["book"]}}
+    rounds = {**ROUNDS, "book": {"book": CANDIDATES["book"]}, "fast": {FAST_NAME: CANDIDATES[FAST_NAME]}}
     candidates = rounds[SWEEP_ROUNDS[name]]
     assert list(dict.fromkeys(run["candidate"] for run in sweep["runs"])) == list(candidates)
     assert all(run["settings"] == candidates[run["candidate"]] for run in sweep["runs"])
     assert sorted(p.stem for p in (R.results_root() / "recipes").glob("*.json")) == sorted(SWEEP_ROUNDS), \
         "every sweep file is named here"
+
+
+def test_finals_by_seed_reads_a_sweep_of_one_candidate() -> None:
+    runs = [{"candidate": "a", "seed": seed, "final": 0.99 + seed / 1000, "settings": {}} for seed in (3, 1, 2)]
+    assert R.finals_by_seed({"runs": runs}) == {1: 0.991, 2: 0.992, 3: 0.993}
+    assert list(R.finals_by_seed({"runs": runs})) == [1, 2, 3]
+    with pytest.raises(UsageError, match=r"one candidate, this one has \['a', 'b'\]"):
+        R.finals_by_seed({"runs": runs + [{**runs[0], "candidate": "b"}]})
+
+
+def test_plot_seed_finals_shows_each_seed_once_and_the_misses_in_red() -> None:
+    from matplotlib.colors import to_rgba
+
+    finals = {"x": {1: 0.9950, 2: 0.9950, 3: 0.9935, 4: 0.9940}, "y": {1: 0.9961}}
+    fig = R.plot_seed_finals(finals)
+    for ax, by_seed in zip(fig.axes, finals.values()):
+        bars = list(ax.patches)
+        assert sum(b.get_height() for b in bars) == pytest.approx(100)  # shares of the seeds
+        heights = {round(b.get_x() + b.get_width() / 2, 6): b.get_height() for b in bars}
+        assert heights == {round(100 * a, 6): pytest.approx(100 * list(by_seed.values()).count(a) / len(by_seed))
+                           for a in by_seed.values()}
+        red = [b for b in bars if b.get_facecolor() == to_rgba("tab:red")]
+        assert [round(b.get_x() + b.get_width() / 2, 6) for b in red] == [
+            round(100 * a, 6) for a in sorted(set(by_seed.values())) if a < R.TARGET]
+        (line,) = ax.get_lines()  # between the last miss (99.39 %) and the first pass (99.40 %)
+        assert 99.39 < line.get_xdata()[0] < 99.40
+
+
+@pytest.mark.parametrize("recipe", ["fast", "book"])
+def test_the_many_seeds_sweeps_begin_with_the_committed_gpu_runs(recipe: str) -> None:
+    """The sweep trained each seed as `make gpu-check` did (the same settings, the same GPU, bf16
+    and a CUDA graph), so its first seeds must end where the committed runs ended, image for image;
+    its seeds are 1..N without a gap, every run on the test set."""
+    sweep = R.load_sweep(f"many-seeds-{recipe}-cuda")
+    finals = R.finals_by_seed(sweep)
+    assert list(finals) == list(range(1, len(finals) + 1))
+    committed = R.seed_runs(recipe, "cuda")
+    assert len(finals) > 4 * len(committed)
+    assert {seed: finals[seed] for seed in committed.index} == committed["final"].to_dict()
+    assert {(r["evaluated_on"], r["device_name"], r["precision"], r["step_mode"]) for r in sweep["runs"]} == {
+        ("test", *committed[["device_name", "precision", "step_mode"]].iloc[0])}
