@@ -198,7 +198,7 @@ def test_a_history_written_before_a_setting_existed_reads_with_its_default(tmp_p
 #: each committed sweep and the round of benchmarks/recipes.py that made it (``book``: --candidates book)
 SWEEP_ROUNDS = {"validation": "1", "test": "1", "round2-validation-cpu": "2", "round2-validation-cuda": "2",
                 "round3-first-look-cpu": "3-first-look", "round3-validation-cpu": "3", "validation-book": "book",
-                "many-seeds-fast-cuda": "fast", "many-seeds-book-cuda": "book"}
+                "many-seeds-fast-cuda": "fast", "many-seeds-book-cuda": "book", "many-seeds-fast-cpu": "fast"}
 
 
 @pytest.mark.parametrize("name", SWEEP_ROUNDS)
@@ -242,16 +242,24 @@ def test_plot_seed_finals_shows_each_seed_once_and_the_misses_in_red() -> None:
         assert 99.39 < line.get_xdata()[0] < 99.40
 
 
-@pytest.mark.parametrize("recipe", ["fast", "book"])
-def test_the_many_seeds_sweeps_begin_with_the_committed_gpu_runs(recipe: str) -> None:
-    """The sweep trained each seed as `make gpu-check` did (the same settings, the same GPU, bf16
-    and a CUDA graph), so its first seeds must end where the committed runs ended, image for image;
-    its seeds are 1..N without a gap, every run on the test set."""
-    sweep = R.load_sweep(f"many-seeds-{recipe}-cuda")
+@pytest.mark.parametrize("recipe, device", [("fast", "cuda"), ("book", "cuda"), ("fast", "cpu")])
+def test_the_many_seeds_sweeps_and_the_committed_runs(recipe: str, device: str) -> None:
+    """On the GPU the sweep trained each seed as `make gpu-check` did (the same settings, the same
+    GPU, bf16 and a CUDA graph), so its first seeds must end where the committed runs ended, image
+    for image. On the CPU it ran one torch thread per run where the committed runs had one per
+    core: the same machine, sums in another order, other finals. Seeds are 1..N without a gap,
+    every run on the test set."""
+    sweep = R.load_sweep(f"many-seeds-{recipe}-{device}")
     finals = R.finals_by_seed(sweep)
     assert list(finals) == list(range(1, len(finals) + 1))
-    committed = R.seed_runs(recipe, "cuda")
+    committed = R.seed_runs(recipe, device)
     assert len(finals) > 4 * len(committed)
-    assert {seed: finals[seed] for seed in committed.index} == committed["final"].to_dict()
-    assert {(r["evaluated_on"], r["device_name"], r["precision"], r["step_mode"]) for r in sweep["runs"]} == {
-        ("test", *committed[["device_name", "precision", "step_mode"]].iloc[0])}
+    same = {seed: finals[seed] for seed in committed.index} == committed["final"].to_dict()
+    assert same == (device == "cuda")
+    assert {r["evaluated_on"] for r in sweep["runs"]} == {"test"}
+    assert {r["device_name"] for r in sweep["runs"]} == set(committed["device_name"])
+    if device == "cuda":
+        assert {(r["precision"], r["step_mode"]) for r in sweep["runs"]} == {
+            tuple(committed[["precision", "step_mode"]].iloc[0])}
+    else:
+        assert {r["torch_threads"] for r in sweep["runs"]} == {1} and 1 not in set(committed["torch_threads"])

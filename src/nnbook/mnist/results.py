@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
@@ -221,9 +222,7 @@ def plot_seed_finals(finals: Mapping[str, Mapping[int, float]]) -> Figure:
     fig = Figure(figsize=(9, 1.2 + 1.6 * len(finals)))
     axes = fig.subplots(len(finals), 1, sharex=True, squeeze=False)[:, 0]
     for ax, (name, by_seed) in zip(axes, finals.items()):
-        counts: dict[float, int] = {}
-        for acc in by_seed.values():
-            counts[acc] = counts.get(acc, 0) + 1
+        counts = Counter(by_seed.values())
         xs = sorted(counts)
         ax.bar([100 * x for x in xs], [100 * counts[x] / len(by_seed) for x in xs], width=0.008,
                color=["tab:red" if x < TARGET else "tab:blue" for x in xs])
