@@ -15,8 +15,9 @@ second round (``round2-validation-{cpu,cuda}.json``) ran on a GPU machine's CPUs
 2-core CPU (the README gives their commands). The rule that picked the fast recipe, and what the
 later rounds found, are stated and checked in the training chapter. Two more sweeps, of one
 candidate each on the test set and chosen from nothing, measure how often a recipe's seed ends
-below 99.4 %: ``many-seeds-fast-cuda.json`` (``--candidates e5-b256-lr0.2-d0-wd1e-3``, the fast
-recipe) and ``many-seeds-book-cuda.json`` (``--candidates book``), on an H100.
+below 99.4 %: ``many-seeds-<recipe>-<device>.json``, the fast recipe (``--candidates
+e5-b256-lr0.2-d0-wd1e-3``, ``FAST_NAME``) on an H100 and on the book's CPU, and the book's recipe
+(``--candidates book``) on the H100.
 """
 
 from __future__ import annotations

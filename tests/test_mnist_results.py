@@ -249,7 +249,8 @@ def test_the_many_seeds_sweeps_and_the_committed_runs(recipe: str, device: str) 
     for image. On the CPU it ran one torch thread per run where the committed runs had one per
     core: the same machine, sums in another order, other finals. Seeds are 1..N without a gap,
     every run on the test set."""
-    sweep = R.load_sweep(f"many-seeds-{recipe}-{device}")
+    sweep = R.load_seed_sweep(recipe, device)
+    assert sweep == R.load_sweep(f"many-seeds-{recipe}-{device}")
     finals = R.finals_by_seed(sweep)
     assert list(finals) == list(range(1, len(finals) + 1))
     committed = R.seed_runs(recipe, device)

@@ -25,7 +25,8 @@ if TYPE_CHECKING:  # matplotlib is imported when a figure is drawn, not with the
 
 __all__ = ["results_root", "run_dirs", "run_dir", "matches_recipe", "seed_runs", "device_summary", "device_table",
            "startup_times", "load_benchmark", "benchmark_rows", "benchmark_table", "load_sweep", "sweep_seeds",
-           "sweep_summary", "finals_by_seed", "plot_seed_finals", "images_needed", "on_benchmark_machine", "TARGET"]
+           "sweep_summary", "load_seed_sweep", "finals_by_seed", "plot_seed_finals", "images_needed",
+           "on_benchmark_machine", "TARGET"]
 
 #: The accuracy every claim of Part 2 is about.
 TARGET = 0.994
@@ -203,6 +204,12 @@ def sweep_summary(sweep: dict[str, Any]):
     table.attrs["seeds"] = seeds
     table.attrs["settings"] = settings
     return table
+
+
+def load_seed_sweep(recipe: str, device: str) -> dict[str, Any]:
+    """The committed sweep of one recipe over many seeds on one device, scored on the test set
+    (``results/recipes/many-seeds-<recipe>-<device>.json``): how often its seeds miss :data:`TARGET`."""
+    return load_sweep(f"many-seeds-{recipe}-{device}")
 
 
 def finals_by_seed(sweep: dict[str, Any]) -> dict[int, float]:
