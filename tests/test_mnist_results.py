@@ -242,24 +242,25 @@ def test_plot_seed_finals_shows_each_seed_once_and_the_misses_in_red() -> None:
         assert 99.39 < line.get_xdata()[0] < 99.40
 
 
-@pytest.mark.parametrize("recipe, device", [("fast", "cuda"), ("book", "cuda"), ("fast", "cpu")])
-def test_the_many_seeds_sweeps_and_the_committed_runs(recipe: str, device: str) -> None:
+@pytest.mark.parametrize("recipe, machine", [("fast", "cuda"), ("book", "cuda"), ("fast", "cpu")])
+def test_the_many_seeds_sweeps_and_the_committed_runs(recipe: str, machine: str) -> None:
     """On the GPU the sweep trained each seed as `make gpu-check` did (the same settings, the same
     GPU, bf16 and a CUDA graph), so its first seeds must end where the committed runs ended, image
     for image. On the CPU it ran one torch thread per run where the committed runs had one per
     core: the same machine, sums in another order, other finals. Seeds are 1..N without a gap,
-    every run on the test set."""
-    sweep = R.load_seed_sweep(recipe, device)
-    assert sweep == R.load_sweep(f"many-seeds-{recipe}-{device}")
+    every run on the test set. (The parameter is not named ``device``: the conftest would take this
+    for a test that runs on a device, and `make gpu-check` would run it as one.)"""
+    sweep = R.load_seed_sweep(recipe, machine)
+    assert sweep == R.load_sweep(f"many-seeds-{recipe}-{machine}")
     finals = R.finals_by_seed(sweep)
     assert list(finals) == list(range(1, len(finals) + 1))
-    committed = R.seed_runs(recipe, device)
+    committed = R.seed_runs(recipe, machine)
     assert len(finals) > 4 * len(committed)
     same = {seed: finals[seed] for seed in committed.index} == committed["final"].to_dict()
-    assert same == (device == "cuda")
+    assert same == (machine == "cuda")
     assert {r["evaluated_on"] for r in sweep["runs"]} == {"test"}
     assert {r["device_name"] for r in sweep["runs"]} == set(committed["device_name"])
-    if device == "cuda":
+    if machine == "cuda":
         assert {(r["precision"], r["step_mode"]) for r in sweep["runs"]} == {
             tuple(committed[["precision", "step_mode"]].iloc[0])}
     else:
