@@ -93,8 +93,15 @@ def _one(job: tuple[str, dict[str, Any], int, str, bool]) -> dict[str, Any]:
 
 
 def _seeds(text: str) -> list[int]:
+    """``"3"`` or ``"1-16"`` (both ends included) as a list of seeds; anything else is a usage error."""
     lo, _, hi = text.partition("-")
-    return list(range(int(lo), int(hi or lo) + 1))
+    try:
+        seeds = list(range(int(lo), int(hi or lo) + 1))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a seed or a range of seeds such as 1-16") from None
+    if not seeds:
+        raise argparse.ArgumentTypeError(f"{text!r} is an empty range: write the lower seed first, as in 1-16")
+    return seeds
 
 
 def main(argv: list[str] | None = None) -> None:

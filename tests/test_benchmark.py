@@ -101,3 +101,16 @@ def test_every_candidate_name_spells_its_settings() -> None:
         spelled = {"epochs": int(epochs), "batch_size": int(batch), "lr": float(lr), "max_degrees": 0.0, "dropout": 0.0,
                    **({"weight_decay": float(wd)} if wd else {}), **({"label_smoothing": float(ls)} if ls else {})}
         assert settings == spelled, name
+
+
+def test_a_sweeps_seeds_are_a_seed_or_a_range_and_nothing_else() -> None:
+    import argparse
+
+    import pytest
+
+    from benchmarks.recipes import _seeds
+
+    assert _seeds("3") == [3] and _seeds("1-16") == list(range(1, 17)) and _seeds("7-7") == [7]
+    for bad, message in (("5-1", "empty range"), ("x", "not a seed"), ("1-x", "not a seed")):
+        with pytest.raises(argparse.ArgumentTypeError, match=message):
+            _seeds(bad)

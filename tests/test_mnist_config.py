@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import shlex
 import warnings
 
@@ -42,6 +43,17 @@ def test_rates_are_those_of_torch_one_cycle(total: int, lr: float, warmup: float
     if total > 2:
         assert ours[0] == pytest.approx(lr / 10 if warmup else lr, rel=1e-5)
         assert ours[-1] == pytest.approx(lr / 1e4)
+
+
+def test_a_warm_up_ending_at_step_zero_starts_at_a_tenth_of_the_peak() -> None:
+    # warmup * steps == 1 (one epoch of 640 images in batches of 128): OneCycleLR itself divides by zero
+    cfg = TrainConfig(lr=0.1, warmup=0.2)
+    with pytest.raises(ZeroDivisionError):
+        _stepped_scheduler(cfg, 5)
+    ours = one_cycle_rates(cfg, 5)
+    assert all(math.isfinite(rate) for rate in ours) and ours[0] == pytest.approx(cfg.lr / 10, rel=1e-12)
+    # the limit of a warm-up just longer than that: the same rates
+    assert ours == pytest.approx(_stepped_scheduler(TrainConfig(lr=0.1, warmup=0.2 + 1e-12), 5), rel=1e-9)
 
 
 def test_unknown_setting_is_an_error_not_ignored() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 import math
 import shutil
 import struct
@@ -509,3 +510,21 @@ def test_download_without_a_network_is_one_line(tmp_path: Path, monkeypatch, cap
     err = capsys.readouterr().err
     assert status == 1 and err.startswith("error: could not download train-images-idx3-ubyte.gz")
     assert "Check the network" in err and "Traceback" not in err and not (tmp_path / "run").exists()
+
+
+def test_evaluate_reads_what_train_download_fetched(mirror: Path, tmp_path: Path, monkeypatch, capsys) -> None:
+    """A data root filled by ``train --download`` holds only the cache: ``evaluate`` takes ``--download``
+    too (its error message says to add it), and then reads the cache without fetching anything."""
+    from nnbook.mnist.__main__ import main
+
+    root = _fresh(tmp_path)
+    data.load_split(False, root, allow_download=True, mirrors=[mirror.as_uri()])  # what train --download leaves
+    shutil.rmtree(mirror)
+    monkeypatch.setattr(data, "MIRRORS", ("http://127.0.0.1:9/mnist/",))  # no network: the cache must serve
+    checkpoint = project_root() / "results" / "book" / "cpu-seed1" / "model.pt"
+    assert main(["evaluate", str(checkpoint), "--device", "cpu", "--data-root", str(root)]) == 1
+    assert "or add --download" in capsys.readouterr().err
+    assert main(["evaluate", str(checkpoint), "--device", "cpu", "--data-root", str(root), "--download"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    committed = json.loads((checkpoint.parent / "history.json").read_text())["epochs"][-1]
+    assert shown["total"] == 10_000 and abs(shown["correct"] - committed["test_correct"]) <= 3

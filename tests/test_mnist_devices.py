@@ -72,6 +72,27 @@ def test_data_code_creates_no_tensor_on_the_default_device(meta_default_device) 
     assert data.rotate_batch(x[0], 7.0, torch.Generator(device="cpu").manual_seed(0)).device.type == "cpu"
 
 
+def test_the_chapters_figures_and_tables_create_no_tensor_on_the_default_device(meta_default_device,
+                                                                                tmp_path: Path) -> None:
+    """What the chapters call besides training, with every input explicitly on the CPU: on a reader's
+    GPU these run beside CUDA tensors, where a tensor made on the default device would fail."""
+    from nnbook.mnist import web
+    from nnbook.mnist.results import run_dir
+
+    model, _ = checkpoint.load_model(run_dir("book", "cpu", 1) / "model.pt")
+    test = data.load_split(False, device="cpu").subset(600)
+    scores = ev.predict(model, test)
+    assert scores.device.type == "cpu" and ev.misclassified_grid(scores, test, limit=8).axes
+    assert ev.plot_confusion(ev.confusion_matrix(scores, test.labels)).axes
+    x = test.images[:4].float() / 255
+    turned = data.rotate(x, 7.0)
+    assert turned.device.type == "cpu" and turned.shape == x.shape and not torch.equal(turned, x)
+    assert data.augmented_grid(test.images[:3], copies=2).axes and data.digit_grid(test.images[:4]).axes
+    assert models.receptive_field_table(model)[-1].rf >= 28
+    written = web.export_weights(model, tmp_path / "digits-weights.js")
+    assert written.stat().st_size > models.count_parameters(model)
+
+
 # -- the same numbers on every device ---------------------------------------------------------
 
 
@@ -153,14 +174,59 @@ def _interrupt_after(epoch: int):
     return hook
 
 
+def test_momentum_saved_in_another_memory_layout_resumes_to_the_same_history(device: str, tmp_path: Path) -> None:
+    """A resume file written where the weights have the other layout (channels_last on a CPU or a CUDA
+    GPU, plain on Apple's MPS) resumes like one written here: the fused SGD step pairs each momentum
+    buffer with its weight element by element in memory order, so a buffer loaded as saved would be
+    paired with the wrong weights, silently."""
+    whole = T.train(SMALL, tmp_path / "whole", device=device, progress=False, echo=False)
+    part = tmp_path / "part"
+    with pytest.raises(KeyboardInterrupt):
+        T.train(SMALL, part, device=device, progress=False, echo=False, on_epoch_end=_interrupt_after(1))
+    state = torch.load(part / "resume.pt", weights_only=True)
+    flipped = 0
+    for entry in state["optimizer"]["state"].values():
+        buffer = entry["momentum_buffer"]
+        if buffer.dim() == 4 and buffer.shape[1] > 1 and buffer.shape[2:] != (1, 1):  # the layouts differ in memory
+            other = (torch.contiguous_format if buffer.is_contiguous(memory_format=torch.channels_last)
+                     else torch.channels_last)
+            entry["momentum_buffer"] = buffer.contiguous(memory_format=other)
+            assert entry["momentum_buffer"].stride() != buffer.stride()
+            flipped += 1
+    assert flipped >= 3, "every 3x3 convolution's buffer, in the other layout"
+    torch.save(state, part / "resume.pt")
+    resumed = T.train(SMALL, part, device=device, resume=True, progress=False, echo=False)
+    _same_run(resumed, whole, device)
+
+
+@pytest.mark.devices
+@pytest.mark.skipif(torch.cuda.device_count() < 2, reason="fewer than two CUDA GPUs here")
+def test_a_run_on_the_second_gpu_trains_there_as_on_the_first() -> None:
+    """``--device cuda:1``: the CUDA graph must be captured and replayed on cuda:1's streams, not on
+    the current device's (cuda:0 unless told), where it would record nothing and train nothing."""
+    first = T.train(SMALL, None, device="cuda:0", progress=False, echo=False)
+    second = T.train(SMALL, None, device="cuda:1", progress=False, echo=False)
+    assert second["step_mode"] == "cuda-graph" and second["epochs"][-1]["train_acc"] > 0.5
+    _same_run(second, first, "cuda")
+    assert torch.cuda.current_device() == 0, "the run leaves the current device as it found it"
+
+
 def test_checkpoints_move_between_devices(device: str, tmp_path: Path) -> None:
     """A run trained on ``device`` evaluates, resumes and exports on the CPU, and the other way round."""
-    other = "cpu" if device != "cpu" else ("cuda" if torch.cuda.is_available() else "cpu")
+    other = "cpu" if device != "cpu" else ("cuda" if torch.cuda.is_available() else "mps" if
+                                           torch.backends.mps.is_available() else None)
+    if other is None:
+        pytest.skip("no second device here to move the run to")
     out = tmp_path / "run"
     with pytest.raises(KeyboardInterrupt):
         T.train(SMALL, out, device=device, progress=False, echo=False, on_epoch_end=_interrupt_after(1))
     history = T.train(SMALL, out, device=other, resume=True, progress=False, echo=False)
     assert len(history["epochs"]) == 2 and history["resumed_by"][0]["device_name"]
+    # the history says what ran: its first part's precision, then the resumption's own
+    mode = {"cuda": "cuda-graph"}.get(other, "eager")
+    assert history["precision"] == choose_precision(torch.device(device)).name
+    assert history["resumed_by"][0]["precision"] == choose_precision(torch.device(other)).name
+    assert history["resumed_by"][0]["step_mode"] == mode
     model, name = checkpoint.load_model(out / "model.pt")
     test = data.load_split(False, device=device)
     result = ev.evaluate(model.to(device), test)

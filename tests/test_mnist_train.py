@@ -131,6 +131,11 @@ def test_resume_with_other_settings_is_refused(reference: tuple[Path, dict]) -> 
     out, _ = reference
     with pytest.raises(T.RunFolderError, match="seed: run has 7, command gives 8"):
         T.train(TrainConfig(epochs=2, limit_train=512, seed=8), out, resume=True, progress=False)
+    # the held-out split changes the steps per epoch, so the saved step count would not fit
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    with pytest.raises(T.RunFolderError, match="evaluated on the test split, this run asks for the validation"):
+        T.train(CFG, out, resume=True, validation=True, progress=False)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 
 def test_a_run_saved_before_a_setting_existed_resumes_with_its_default(reference: tuple[Path, dict],
@@ -495,3 +500,74 @@ def test_a_notebook_bar_leaves_its_final_state_as_text(capsys) -> None:
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and "63/63" in err[0] and err[0].startswith("epoch 1: 100%")
     assert bar.leave is False  # the widget itself is hidden when done
+
+
+def test_resume_keeps_this_devices_optimizer_implementation(reference: tuple[Path, dict]) -> None:
+    """Loading an optimizer state replaces every group setting by the saved one; the rate tensor and
+    the fused or per-tensor implementation must stay those of the device that resumes."""
+    from nnbook.mnist.schedule import make_optimizer
+
+    out, _ = reference
+    state = torch.load(out / "resume.pt", weights_only=True)
+    for group in state["optimizer"]["param_groups"]:  # as written where fused SGD is not available
+        group.update(fused=None, foreach=False, lr=0.123)
+    dev = torch.device("cpu")
+    model = models.build_model().to(memory_format=torch.channels_last)
+    optimizer, lr = make_optimizer(model, CFG, dev)
+    own = [(group["fused"], group["foreach"]) for group in optimizer.param_groups]
+    T._load_state(model, optimizer, lr, state, out)
+    assert [(group["fused"], group["foreach"]) for group in optimizer.param_groups] == own
+    assert all(group["lr"] is lr for group in optimizer.param_groups)
+    # and the saved momentum is the one that was loaded
+    saved = state["optimizer"]["state"]
+    assert all(torch.equal(optimizer.state[p]["momentum_buffer"], saved[i]["momentum_buffer"])
+               for i, p in enumerate(optimizer.param_groups[0]["params"]))
+
+
+def test_every_step_trains_at_the_one_cycle_rate_and_the_history_records_what_ran(monkeypatch) -> None:
+    """The rate each step really used, read from the optimizer after the step, is PyTorch's own
+    OneCycleLR stepped one by one; the optimizer settings the history records are those the saved
+    optimizer state holds."""
+    from test_mnist_config import _stepped_scheduler
+
+    used: list[float] = []
+    real_step = T.Stepper.step
+
+    def step(self, x, y) -> None:
+        real_step(self, x, y)
+        used.append(float(self.optimizer.param_groups[0]["lr"]))
+
+    monkeypatch.setattr(T.Stepper, "step", step)
+    cfg = TrainConfig(epochs=2, limit_train=640, batch_size=64, seed=3)
+    history = T.train(cfg, None, device="cpu", progress=False, echo=False)
+    assert used == pytest.approx(_stepped_scheduler(cfg, 20), rel=1e-6)  # float32 on the device
+    assert [row["lr_end"] for row in history["epochs"]] == pytest.approx([used[9], used[19]], rel=1e-6)
+
+
+def test_the_history_names_the_optimizer_settings_the_run_saved(reference: tuple[Path, dict]) -> None:
+    out, history = reference
+    (group,) = torch.load(out / "resume.pt", weights_only=True)["optimizer"]["param_groups"]
+    recorded = history["optimizer"]
+    assert recorded["name"] == "SGD" and recorded["nesterov"] is group["nesterov"] is True
+    assert recorded["momentum"] == group["momentum"] and recorded["weight_decay"] == group["weight_decay"]
+    assert group["dampening"] == 0 and recorded["momentum_schedule"] == "constant"
+
+
+def test_the_epochs_sums_are_those_of_its_batches() -> None:
+    """train_loss and train_acc against each batch's loss and predictions, recorded by the loss
+    function the step calls (on the CPU the step runs eagerly, so it is called at every step)."""
+    import torch.nn.functional as F
+
+    seen: list[tuple[float, int, int]] = []
+
+    def loss_fn(scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        loss = F.cross_entropy(scores, labels)
+        seen.append((float(loss), int((scores.argmax(1) == labels).sum()), len(labels)))
+        return loss
+
+    cfg = TrainConfig(epochs=1, limit_train=512, batch_size=128, seed=4)
+    (row,) = T.train(cfg, None, device="cpu", progress=False, echo=False, loss_fn=loss_fn)["epochs"]
+    images = sum(n for _, _, n in seen)
+    assert len(seen) == 4 and images == 512
+    assert row["train_loss"] == pytest.approx(sum(loss * n for loss, _, n in seen) / images, rel=1e-9)
+    assert row["train_acc"] == sum(right for _, right, _ in seen) / images

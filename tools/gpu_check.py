@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "tools"), str(ROOT / "src")]  # a sibling script, and the book's package
 from recipe_runs import add_runs, run_seed  # noqa: E402  (a sibling script)
 
+from nnbook.io import write_text_atomic  # noqa: E402
 from nnbook.mnist.results import TARGET  # noqa: E402
 
 # every chapter that runs Part 2's code (book/<name>.ipynb), in the book's order
@@ -227,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     summary, line, ok = summarise(name, tests_status, test_line, runs, chapters, extra)
     if keep is not None:
         keep.mkdir(parents=True, exist_ok=True)
-        (keep / "gpu-check.json").write_text(json.dumps(summary, indent=1) + "\n")
+        write_text_atomic(keep / "gpu-check.json", json.dumps(summary, indent=1) + "\n")
     print(line, flush=True)
     return 0 if ok else 1
 

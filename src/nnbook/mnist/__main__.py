@@ -115,6 +115,8 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--model", choices=sorted(MODELS), default=None, help="default: the architecture that fits")
     e.add_argument("--device", default="auto")
     e.add_argument("--data-root", type=_path, default=None)
+    e.add_argument("--download", action="store_true",
+                   help="download the test split when the shipped files are absent (as train --download does)")
 
     onnx, script = _suffixes("onnx"), _suffixes("torchscript")
     x = sub.add_parser("export", help=f"write a self-contained model: ONNX (OUTPUT ending in {onnx}) or TorchScript",
@@ -235,7 +237,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     dev = select_device(args.device)
     model, name = load_model(args.checkpoint, args.model)
-    result = evaluate(model.to(dev), load_split(False, args.data_root, dev))
+    result = evaluate(model.to(dev), load_split(False, args.data_root, dev, allow_download=args.download))
     if not math.isfinite(result.loss):  # finite weights can still overflow; JSON has no NaN
         from nnbook.mnist.checkpoint import CheckpointError
 

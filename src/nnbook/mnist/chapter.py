@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from nnbook.mnist.config import TrainConfig, recipe
 from nnbook.mnist.device import select_device
+
+if TYPE_CHECKING:  # pandas is imported when a table is made, not with the package
+    import pandas as pd
 
 __all__ = ["Setting", "SETTINGS", "settings_table", "training_setting"]
 
@@ -41,7 +45,7 @@ SETTINGS = {
 }
 
 
-def settings_table():
+def settings_table() -> pd.DataFrame:
     """A pandas DataFrame: what each value of ``NNBOOK_TRAINING`` trains, and what it asserts."""
     import pandas as pd
 

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, fields, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nnbook.errors import UsageError
+
+if TYPE_CHECKING:  # pandas is imported when a table is made, not with the package
+    import pandas as pd
 
 __all__ = ["TrainConfig", "RECIPES", "ADDED_LATER", "recipe", "recipes_table", "config_from", "complete_saved",
            "command_for", "ConfigError"]
@@ -92,7 +95,7 @@ RECIPES: dict[str, dict[str, Any]] = {
 }
 
 
-def recipes_table():
+def recipes_table() -> pd.DataFrame:
     """A pandas DataFrame: the settings each recipe trains with (what differs between them).
 
     The dropout column holds the rate that applies: where a recipe leaves it unset, the model's own.

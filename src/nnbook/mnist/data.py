@@ -374,10 +374,11 @@ def pixel_stats(images: torch.Tensor) -> tuple[float, float]:
     """Mean and (sample) standard deviation of the pixels, scaled to [0, 1], of a uint8 tensor.
 
     From the histogram of the 256 possible values: one pass, no float copy of the 47 million
-    pixels, and the sums in float64 stay exact.
+    pixels, and the sums in float64 stay exact. The histogram is counted where the images are
+    and its 256 counts summed on the CPU (Apple's MPS has no float64).
     """
-    counts = torch.bincount(images.flatten(), minlength=256).to(torch.float64)
-    values = torch.arange(256, dtype=torch.float64, device=counts.device) / 255.0
+    counts = torch.bincount(images.flatten(), minlength=256).cpu().to(torch.float64)
+    values = torch.arange(256, dtype=torch.float64, device="cpu") / 255.0
     n = counts.sum()
     mean = (counts * values).sum() / n
     var = (counts * (values - mean) ** 2).sum() / (n - 1)

@@ -38,7 +38,9 @@ def one_cycle_rates(cfg: TrainConfig, total_steps: int) -> list[float]:
         return b + (a - b) / 2.0 * (np.cos(math.pi * pct) + 1)
 
     with np.errstate(divide="ignore", invalid="ignore"):
-        up = anneal(start, peak, k / warm_end)
+        # a warm-up that ends at step 0 (warmup * steps == 1: OneCycleLR divides by zero) starts at lr / 10,
+        # as any longer one does and as the limit of a warm-up just longer than it
+        up = anneal(start, peak, np.divide(k, warm_end, out=np.zeros_like(k), where=warm_end > 0))
         down = anneal(peak, final, (k - warm_end) / (last - warm_end))
     return np.where(k <= warm_end, up, down).tolist()
 

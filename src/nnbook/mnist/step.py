@@ -34,7 +34,8 @@ class Stepper:
 
     ``loss_fn`` maps (scores, labels) to the mean loss (cross-entropy by default; a test can
     pass one that turns NaN to provoke a divergence). ``graph``: ``"auto"`` captures a CUDA graph
-    on CUDA GPUs (fp32 or bf16; fp16's gradient scaler decides on the host, so it stays eager),
+    on CUDA GPUs (fp32 or bf16; fp16 stays eager: its gradient scaler keeps Python bookkeeping
+    that a replayed graph would skip, and no capture of it was ever checked on a GPU),
     ``"off"`` never does.
     """
 

@@ -9,6 +9,7 @@ on a CUDA GPU one CUDA graph replay per step.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import platform
@@ -127,58 +128,71 @@ def train(
     dev = select_device(device)
     prec = choose_precision(dev, precision)
     folder = RunFolder(Path(out) if out is not None else None, cfg, resume=resume, overwrite=overwrite)
+    split = "validation" if validation else "test"
+    if folder.state is not None and folder.state["history"].get("evaluated_on", "test") != split:
+        # the other split changes the steps per epoch, so the saved step count would not fit this run's
+        raise RunFolderError(f"cannot resume {folder.path}: it was evaluated on the "
+                             f"{folder.state['history'].get('evaluated_on')} split, this run asks for the {split} "
+                             "split; use the same setting, or --overwrite to start again")
     train_split, test_split, mean, std, steps_per_epoch = _splits(cfg, data_root, dev, allow_download, validation)
 
-    folder.claim()
-    try:
-        model = _build(cfg, mean, std, dev)
-        optimizer, lr = make_optimizer(model, cfg, dev)
-        rates = one_cycle_rates(cfg, cfg.epochs * steps_per_epoch)
-        state = folder.state
-        if state is not None:
-            history = _resumed_history(model, optimizer, lr, state, folder.path, command, dev)
-        else:
-            history = _new_history(cfg, recipe, command, dev, prec.name, model, train_split, test_split, mean, std)
-            history["evaluated_on"] = "validation" if validation else "test"
-        done = len(history["epochs"])
-        stepper = Stepper(model, optimizer, lr, torch.tensor(rates, dtype=torch.float32, device=dev), prec,
-                          loss_fn=_loss(cfg) if loss_fn is None else loss_fn,
-                          graph=graph, first_step=done * steps_per_epoch)
-        if state is not None and state.get("scaler"):
-            try:
-                stepper.scaler.load_state_dict(state["scaler"])
-            except Exception as exc:  # only a hand-edited file gets here
-                raise _unloadable(folder.path, "gradient scaler", exc) from None
-        if done < cfg.epochs:  # (a finished run's history keeps the numbers of the run that made it)
-            stepper.capture((cfg.batch_size, 1, 28, 28))
-            history["step_mode"] = stepper.mode
-            history["setup_seconds"] = time.perf_counter() - started  # data, model, graph capture
+    # the GPU the run asked for is the current one for everything it does: streams, the CUDA
+    # graph's capture and replay use the current device's, which is cuda:0 unless told
+    with torch.cuda.device(dev) if dev.type == "cuda" else contextlib.nullcontext():
+        folder.claim()
+        try:
+            model = _build(cfg, mean, std, dev)
+            optimizer, lr = make_optimizer(model, cfg, dev)
+            rates = one_cycle_rates(cfg, cfg.epochs * steps_per_epoch)
+            state = folder.state
+            if state is not None:
+                history = _resumed_history(model, optimizer, lr, state, folder.path, command, dev)
+            else:
+                history = _new_history(cfg, recipe, command, dev, prec.name, model, train_split, test_split, mean, std)
+                history["evaluated_on"] = split
+            done = len(history["epochs"])
+            stepper = Stepper(model, optimizer, lr, torch.tensor(rates, dtype=torch.float32, device=dev), prec,
+                              loss_fn=_loss(cfg) if loss_fn is None else loss_fn,
+                              graph=graph, first_step=done * steps_per_epoch)
+            if state is not None and state.get("scaler"):
+                try:
+                    stepper.scaler.load_state_dict(state["scaler"])
+                except Exception as exc:  # only a hand-edited file gets here
+                    raise _unloadable(folder.path, "gradient scaler", exc) from None
+            if done < cfg.epochs:  # (a finished run's history keeps the numbers of the run that made it)
+                stepper.capture((cfg.batch_size, 1, 28, 28))
+                if state is None:
+                    history["step_mode"] = stepper.mode
+                else:  # the history's device, precision and step mode stay its first part's; a resumption,
+                    # perhaps on another device, records its own
+                    history["resumed_by"][-1].update(precision=prec.name, step_mode=stepper.mode)
+                history["setup_seconds"] = time.perf_counter() - started  # data, model, graph capture
 
-        bar_class = progress_bar_class()
-        for epoch in range(done + 1, cfg.epochs + 1):
-            row = _run_epoch(epoch, cfg, stepper, train_split, test_split, rates, steps_per_epoch,
-                             bar_class if progress else None, folder.path)
-            history["epochs"].append(row)
-            history["total_seconds"] = sum(r["seconds"] for r in history["epochs"])
-            folder.write_epoch(model, optimizer, stepper.scaler, history)
-            if echo:
-                print(_epoch_line(row), flush=True)
-            if on_epoch_end is not None:
-                on_epoch_end(row)
-
-        if folder.path is not None:
-            if state is not None and done >= cfg.epochs:  # already complete: refresh the outputs
+            bar_class = progress_bar_class()
+            for epoch in range(done + 1, cfg.epochs + 1):
+                row = _run_epoch(epoch, cfg, stepper, train_split, test_split, rates, steps_per_epoch,
+                                 bar_class if progress else None, folder.path)
+                history["epochs"].append(row)
+                history["total_seconds"] = sum(r["seconds"] for r in history["epochs"])
                 folder.write_epoch(model, optimizer, stepper.scaler, history)
-            from nnbook.mnist.checkpoint import export_torchscript
+                if echo:
+                    print(_epoch_line(row), flush=True)
+                if on_epoch_end is not None:
+                    on_epoch_end(row)
 
-            with folder.writing():
-                export_torchscript(model, folder.path / "model.torchscript.pt", overwrite=True)
-    except BaseException:
-        folder.abandon()  # a failure before the first saved epoch leaves nothing that blocks a retry
-        raise
-    finally:
-        folder.release()
-    return history
+            if folder.path is not None:
+                if state is not None and done >= cfg.epochs:  # already complete: refresh the outputs
+                    folder.write_epoch(model, optimizer, stepper.scaler, history)
+                from nnbook.mnist.checkpoint import export_torchscript
+
+                with folder.writing():
+                    export_torchscript(model, folder.path / "model.torchscript.pt", overwrite=True)
+        except BaseException:
+            folder.abandon()  # a failure before the first saved epoch leaves nothing that blocks a retry
+            raise
+        finally:
+            folder.release()
+        return history
 
 
 def _build(cfg: TrainConfig, mean: float, std: float, dev: torch.device) -> nn.Module:
@@ -195,12 +209,22 @@ def _build(cfg: TrainConfig, mean: float, std: float, dev: torch.device) -> nn.M
 def _load_state(model: nn.Module, optimizer: torch.optim.Optimizer, lr: torch.Tensor, state: dict[str, Any],
                 folder: Path | None) -> None:
     model.load_state_dict(state["model"])  # RunFolder checked that the weights fit
+    # loading replaces every group setting by the saved one; the rate tensor and the implementation
+    # (fused or not) belong to this run's device, not to the one that wrote the file
+    kept = [{key: group[key] for key in ("fused", "foreach") if key in group} for group in optimizer.param_groups]
     try:
         optimizer.load_state_dict(state["optimizer"])
     except Exception as exc:  # torch's ValueError/KeyError/RuntimeError for a hand-edited state
         raise _unloadable(folder, "optimizer", exc) from None
-    for group in optimizer.param_groups:  # loading replaced the rate by the saved float
-        group["lr"] = lr
+    for group, own in zip(optimizer.param_groups, kept):
+        group.update(own, lr=lr)
+        for param in group["params"]:
+            # a buffer keeps the memory layout of the device that saved it (channels_last on a CPU or
+            # GPU, plain on Apple's MPS); the fused step pairs it with its weight element by element in
+            # memory order, so it must have the weight's layout, or the update silently mixes them up
+            buffer = optimizer.state.get(param, {}).get("momentum_buffer")
+            if isinstance(buffer, torch.Tensor) and buffer.stride() != param.stride():
+                optimizer.state[param]["momentum_buffer"] = torch.empty_like(param).copy_(buffer)
 
 
 def _unloadable(folder: Path | None, what: str, exc: Exception) -> RunFolderError:
@@ -253,15 +277,12 @@ def _run_epoch(
         raise TrainingDiverged(
             f"training diverged: loss is not finite at epoch {epoch}, step {step_in_epoch}/{steps_per_epoch}, "
             f"learning rate {rates[first_bad]:.4g}; try a smaller --lr. "
-            + (f"The last good checkpoint (epoch {epoch - 1}) is kept in {out}."
-               if out is not None and epoch > 1 else "No epoch had completed, so no checkpoint was written.")
-        )
+            + _kept(out, epoch, "No epoch had completed, so no checkpoint was written."))
     test = evaluate(stepper.model, test_split)
     if not math.isfinite(test.loss):  # the training loss stayed finite, the evaluation's did not
         raise TrainingDiverged(f"training diverged: the loss on the evaluation images is not finite after "
                                f"epoch {epoch}; try a smaller --lr. "
-                               + (f"The last good checkpoint (epoch {epoch - 1}) is kept in {out}."
-                                  if out is not None and epoch > 1 else "No checkpoint of this epoch was written."))
+                               + _kept(out, epoch, "No checkpoint of this epoch was written."))
     seen = steps_per_epoch * cfg.batch_size
     return {
         "epoch": epoch,
@@ -273,6 +294,12 @@ def _run_epoch(
         "lr_end": rates[epoch * steps_per_epoch - 1],  # the rate of the epoch's last step
         "seconds": time.perf_counter() - t0,
     }
+
+
+def _kept(out: Path | None, epoch: int, otherwise: str) -> str:
+    """The end of a divergence message: the checkpoint left in ``out``, which is the previous epoch's."""
+    return f"The last good checkpoint (epoch {epoch - 1}) is kept in {out}." if out is not None and epoch > 1 \
+        else otherwise
 
 
 def _loss(cfg: TrainConfig) -> LossFn:
