@@ -109,6 +109,8 @@ return {
   assets: [...document.querySelectorAll('script[src], link[rel=stylesheet], img[src]')].map(abs),
   pasted: document.querySelectorAll('.pasted-text, .pasted-inline').length,
   text: document.body.innerText,
+  // the folded parts too (an exercise's solution in a closed dropdown)
+  allText: document.body.textContent,
 };
 """
 
@@ -186,6 +188,16 @@ def _launch_links(page: str) -> tuple[str, str]:
     return binder, colab
 
 
+def _markdown_text(value: str) -> str:
+    """The text a glued Markdown value shows: without its emphasis and code marks."""
+    return re.sub(r"\*\*|\*|`", "", value)
+
+
+def _plain(text: str) -> str:
+    """Text with every run of white space (no-break and thin spaces included) as one space."""
+    return " ".join(text.split())
+
+
 PAGES = pages()
 CHAPTER_PAGES = {f"{md.relative_to(ROOT).with_suffix('')}.html" for md in notebooks.chapters(ROOT)}
 
@@ -223,6 +235,14 @@ def test_page_in_browser(page: str, server: str, browser, fetcher: _Fetcher, sum
     roles = len(GLUE_ROLE.findall(source.read_text(encoding="utf-8"))) if source.is_file() else 0
     assert report["pasted"] >= roles, f"{page}: {roles} glue roles, {report['pasted']} values shown"
     assert "{glue" not in report["text"], f"{page}: unresolved glue role"
+    # ... and each role's value, as this build rendered it, is on the page: the {glue:md} roles too,
+    # which leave no element of their own to count (values the page typesets, as maths or links, aside)
+    if source.is_file() and page in CHAPTER_PAGES:
+        shown = _plain(report["allText"])
+        values = {role: _plain(_markdown_text(value)) for role, value in notebooks.built_glue(source).items()
+                  if "{glue:math}" not in role and not re.search(r"[$\\\[\]\n'\"<>]", value)}
+        missing = sorted(role for role, value in values.items() if value and value not in shown)
+        assert not missing, f"{page}: glued values not shown: {[(r, values[r]) for r in missing[:3]]}"
 
     # Internal links resolve, anchors included.
     internal = sorted({link for link in report["links"] if link.startswith(server)})

@@ -29,4 +29,6 @@ def test_a_shim_on_the_path_names_the_interpreter_it_runs(tmp_path: Path, monkey
     before = {name: test_envs.plan(name) for name in names}
     monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
     assert test_envs._interpreter("python3.11") == real
+    if not names:
+        pytest.skip("no readers' runtime can be planned on this machine, so no build plan to compare")
     assert {name: test_envs.plan(name) for name in names} == before, "the same build plan, so no rebuild"

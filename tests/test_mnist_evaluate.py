@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import torch
 import pytest
 
 from nnbook.mnist.evaluate import Evaluation
@@ -21,3 +22,23 @@ def test_standard_error_is_the_spread_of_resampled_accuracies(correct: int, tota
 
 def test_standard_error_of_a_perfect_score_is_zero() -> None:
     assert Evaluation(loss=0.0, correct=100, total=100).standard_error == 0.0
+
+
+def test_evaluate_is_the_mean_cross_entropy_and_the_count_of_right_answers() -> None:
+    """Against the model called directly on the whole slice and PyTorch's mean cross-entropy,
+    with the batching of ``evaluate`` (500 at a time on a CPU) not involved."""
+    import torch.nn.functional as F
+
+    from nnbook.mnist import checkpoint, data
+    from nnbook.mnist import evaluate as ev
+    from nnbook.mnist.results import run_dir
+
+    model, _ = checkpoint.load_model(run_dir("book", "cpu", 1) / "model.pt")
+    test = data.load_split(False)
+    part = data.MnistSplit(test.images[:1200], test.labels[:1200])
+    with torch.inference_mode():
+        scores = model.eval()(part.images.float() / 255)
+    got = ev.evaluate(model, part)
+    assert got.total == 1200 and got.correct == int((scores.argmax(1) == part.labels).sum())
+    assert got.loss == pytest.approx(float(F.cross_entropy(scores, part.labels)), rel=1e-5)
+    assert got.accuracy == got.correct / 1200 and torch.allclose(got.scores, scores, atol=1e-5)

@@ -265,3 +265,23 @@ def test_the_many_seeds_sweeps_and_the_committed_runs(recipe: str, machine: str)
             tuple(committed[["precision", "step_mode"]].iloc[0])}
     else:
         assert {r["torch_threads"] for r in sweep["runs"]} == {1} and 1 not in set(committed["torch_threads"])
+
+
+def test_the_times_of_a_hand_written_history() -> None:
+    """seconds_to counts the set-up and every epoch up to the first at the target; the pace is the
+    true median of the epochs' seconds (the mean of the middle two for an even count)."""
+    from nnbook.mnist.history import median_epoch_seconds, seconds_to
+
+    rows = [{"epoch": e, "test_acc": acc, "seconds": s}
+            for e, (acc, s) in enumerate([(0.98, 9.0), (0.993, 2.0), (0.994, 3.0), (0.990, 5.0)], start=1)]
+    history = {"setup_seconds": 1.5, "epochs": rows}
+    assert seconds_to(history, 0.994) == 1.5 + 9.0 + 2.0 + 3.0  # the first epoch at 99.4 %, not a later one
+    assert seconds_to(history, 0.98) == 1.5 + 9.0 and seconds_to(history, 0.995) is None
+    assert seconds_to({"epochs": rows}, 0.98) == 9.0  # a history without set-up time
+    assert median_epoch_seconds(history) == (3.0 + 5.0) / 2
+    assert median_epoch_seconds({"epochs": rows[:3]}) == 3.0
+    # the committed tables use it: each seed's pace from its own history
+    table = R.seed_runs("book", "cpu")
+    for seed, run in zip(table.index, R.run_dirs("book", "cpu")):
+        seconds = sorted(row["seconds"] for row in json.loads((run / "history.json").read_text())["epochs"])
+        assert table.loc[seed, "s_per_epoch"] == (seconds[9] + seconds[10]) / 2  # 20 epochs

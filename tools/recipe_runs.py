@@ -22,6 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))  # the book's package, where it is not installed
 from nnbook.errors import UsageError  # noqa: E402
+from nnbook.mnist.history import median_epoch_seconds  # noqa: E402
 from nnbook.io import write_text_atomic  # noqa: E402
 
 
@@ -42,9 +43,8 @@ def run_seed(recipe: str, seed: int, device: str, results: Path, env: dict[str, 
     for name in ("resume.pt", "model.torchscript.pt", ".nnbook.lock"):  # committed runs keep weights and history
         (out / name).unlink()
     h = json.loads((out / "history.json").read_text())
-    seconds = sorted(r["seconds"] for r in h["epochs"])
     return {"seed": seed, "final": h["epochs"][-1]["test_acc"], "final_correct": h["epochs"][-1]["test_correct"],
-            "epochs": len(h["epochs"]), "median_epoch_seconds": seconds[len(seconds) // 2],
+            "epochs": len(h["epochs"]), "median_epoch_seconds": median_epoch_seconds(h),
             "train_seconds": h["total_seconds"], "setup_seconds": h["setup_seconds"], "command_seconds": wall,
             "device_name": h["device_name"], "precision": h["precision"], "step_mode": h["step_mode"],
             "command": h["command"]}

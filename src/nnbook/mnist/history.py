@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import statistics
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # matplotlib is imported when a figure is drawn, not with the package
     from matplotlib.figure import Figure
 
-__all__ = ["load_history", "best_epoch", "final_epoch", "seconds_to", "plot_history", "plot_rates"]
+__all__ = ["load_history", "best_epoch", "final_epoch", "seconds_to", "median_epoch_seconds", "plot_history",
+           "plot_rates"]
 
 
 def load_history(path: str | Path) -> dict[str, Any]:
@@ -45,6 +47,12 @@ def seconds_to(history: dict[str, Any], target: float = 0.994) -> float | None:
         if row["test_acc"] >= target:
             return elapsed
     return None
+
+
+def median_epoch_seconds(history: dict[str, Any]) -> float:
+    """The median of the epochs' seconds (training and the test evaluation): a run's pace, unmoved
+    by a slow first epoch (cuDNN choosing its kernels, caches filling)."""
+    return statistics.median(row["seconds"] for row in history["epochs"])
 
 
 def plot_history(history: dict[str, Any]) -> Figure:

@@ -17,16 +17,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from nnbook.errors import UsageError
-from nnbook.mnist.history import best_epoch, final_epoch, load_history, seconds_to
+from nnbook.mnist.history import best_epoch, final_epoch, load_history, median_epoch_seconds, seconds_to
 from nnbook.paths import project_root
 
-if TYPE_CHECKING:  # matplotlib is imported when a figure is drawn, not with the package
+if TYPE_CHECKING:  # matplotlib is imported when a figure is drawn, torch when a model is evaluated
     from matplotlib.figure import Figure
 
-__all__ = ["results_root", "run_dirs", "run_dir", "matches_recipe", "seed_runs", "device_summary", "device_table",
-           "startup_times", "load_benchmark", "benchmark_rows", "benchmark_table", "load_sweep", "sweep_seeds",
-           "sweep_summary", "load_seed_sweep", "finals_by_seed", "plot_seed_finals", "images_needed",
-           "on_benchmark_machine", "TARGET"]
+    import pandas as pd
+    from pandas.io.formats.style import Styler
+
+    from nnbook.mnist.data import MnistSplit
+    from nnbook.mnist.evaluate import Evaluation
+
+__all__ = ["results_root", "run_dirs", "run_dir", "matches_recipe", "seed_runs", "evaluate_committed",
+           "device_summary", "device_table", "startup_times", "load_benchmark", "benchmark_rows", "benchmark_table",
+           "load_sweep", "sweep_seeds", "sweep_summary", "sweeps_table", "load_seed_sweep", "finals_by_seed",
+           "plot_seed_finals", "images_needed", "on_benchmark_machine", "TARGET"]
 
 #: The accuracy every claim of Part 2 is about.
 TARGET = 0.994
@@ -79,7 +85,7 @@ def matches_recipe(history: dict[str, Any], recipe: str) -> bool:
     return complete_saved(history["config"]) == recipe_config(recipe, seed=history["seed"]).as_dict()
 
 
-def seed_runs(recipe: str, device: str):
+def seed_runs(recipe: str, device: str) -> pd.DataFrame:
     """A pandas DataFrame, one row per committed seed: final and best accuracy, times, the
     machine it ran on (device name, precision, torch threads), and whether it ran with the
     recipe's current settings (``matches_recipe``)."""
@@ -90,17 +96,45 @@ def seed_runs(recipe: str, device: str):
     for run in run_dirs(recipe, device):
         h = load_history(run)
         final, best = final_epoch(h), best_epoch(h)
-        seconds = sorted(r["seconds"] for r in h["epochs"])
         rows.append({"seed": h["seed"], "epochs": len(h["epochs"]), "final": final["test_acc"],
                      "final_correct": final["test_correct"], "best": best["test_acc"], "best_epoch": best["epoch"],
-                     "s_per_epoch": seconds[len(seconds) // 2], "s_to_target": seconds_to(h, TARGET),
+                     "s_per_epoch": median_epoch_seconds(h), "s_to_target": seconds_to(h, TARGET),
                      "train_s": h["total_seconds"], "command_s": wall.get(h["seed"]), "command": h["command"],
                      "device_name": h["device_name"], "precision": h["precision"], "step_mode": h["step_mode"],
                      "torch_threads": h.get("torch_threads"), "matches_recipe": matches_recipe(h, recipe)})
     return pd.DataFrame(rows).set_index("seed")
 
 
-def device_table(recipes: tuple[str, ...] = ("book", "fast"), runs: dict[tuple[str, str], Any] | None = None):
+def evaluate_committed(recipe: str, device: str, split: MnistSplit) -> tuple[pd.DataFrame, dict[int, Evaluation]]:
+    """Every committed run of ``recipe`` on ``device`` evaluated again: each run's ``model.pt``
+    loaded and scored on all of ``split``, on the split's device.
+
+    Returns a pandas DataFrame, one row per seed (the checkpoint, its architecture and parameter
+    count, the images, the number correct, the accuracy), and each seed's :class:`Evaluation`,
+    scores included.
+    """
+    import pandas as pd
+
+    from nnbook.mnist.checkpoint import load_model
+    from nnbook.mnist.evaluate import evaluate
+    from nnbook.mnist.models import count_parameters
+
+    rows: dict[int, dict[str, Any]] = {}
+    evaluations: dict[int, Evaluation] = {}
+    for run in run_dirs(recipe, device):
+        seed = load_history(run)["seed"]
+        model, name = load_model(run / "model.pt")
+        result = evaluations[seed] = evaluate(model.to(split.images.device), split)
+        rows[seed] = {"checkpoint": (run / "model.pt").relative_to(results_root().parent).as_posix(), "model": name,
+                      "parameters": count_parameters(model), "images": result.total, "correct": result.correct,
+                      "accuracy": result.accuracy}
+    if not rows:
+        raise UsageError(f"no committed run of the {recipe} recipe on {device}")
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("seed"), evaluations
+
+
+def device_table(recipes: tuple[str, ...] = ("book", "fast"),
+                 runs: dict[tuple[str, str], Any] | None = None) -> Styler:
     """:func:`device_summary`, formatted for reading: percentages, seconds, "not timed"."""
     return device_summary(recipes, runs=runs).style.format(
         {"final min": "{:.2%}", "final max": "{:.2%}", "s per epoch": "{:.2f}", "s to 99.4 %": "{:.0f}",
@@ -108,7 +142,7 @@ def device_table(recipes: tuple[str, ...] = ("book", "fast"), runs: dict[tuple[s
 
 
 def device_summary(recipes: tuple[str, ...] = ("book", "fast"), devices: tuple[str, ...] = ("cpu", "cuda"),
-                   runs: dict[tuple[str, str], Any] | None = None):
+                   runs: dict[tuple[str, str], Any] | None = None) -> pd.DataFrame:
     """One row per recipe and device with committed runs: the machine, the seeds, the accuracy
     range and the times (median over the seeds), from the run folders' :func:`seed_runs` tables
     (``runs``: those already read, by (recipe, device); the others are read here)."""
@@ -177,7 +211,7 @@ def sweep_seeds(sweep: dict[str, Any], seeds: Iterable[int]) -> dict[str, Any]:
     return {**sweep, "runs": runs}
 
 
-def sweep_summary(sweep: dict[str, Any]):
+def sweep_summary(sweep: dict[str, Any]) -> pd.DataFrame:
     """Each candidate's lowest, mean and highest final accuracy in ``sweep``, over the seeds that
     every candidate ran (a pandas DataFrame, one row per candidate, in the sweep's order).
 
@@ -204,6 +238,24 @@ def sweep_summary(sweep: dict[str, Any]):
     table.attrs["seeds"] = seeds
     table.attrs["settings"] = settings
     return table
+
+
+def sweeps_table(sweeps: dict[str, dict[str, Any]], names: str) -> Styler:
+    """The :func:`sweep_summary` of each sweep side by side, formatted for reading: one group of
+    columns per key of ``sweeps`` (the level is called ``names``), labelled with the seeds it
+    compares, such as ``"cpu, seeds 1–11"``."""
+    import pandas as pd
+
+    summaries = {name: sweep_summary(sweep) for name, sweep in sweeps.items()}
+    labelled = {f"{name}, {_seeds_label(summary.attrs['seeds'])}": summary for name, summary in summaries.items()}
+    return pd.concat(labelled, axis=1, names=[names]).style.format("{:.2%}", na_rep="not run")
+
+
+def _seeds_label(seeds: list[int]) -> str:
+    """``seeds 1–16`` for a run of consecutive seeds, ``seeds 1, 3, 4`` otherwise."""
+    if len(seeds) > 2 and seeds == list(range(seeds[0], seeds[-1] + 1)):
+        return f"seeds {seeds[0]}–{seeds[-1]}"
+    return ("seed " if len(seeds) == 1 else "seeds ") + ", ".join(map(str, seeds))
 
 
 def load_seed_sweep(recipe: str, device: str) -> dict[str, Any]:
@@ -273,7 +325,7 @@ def benchmark_rows(bench: dict[str, Any]) -> dict[str, tuple[str, str]]:
     }
 
 
-def benchmark_table(bench: dict[str, Any] | None = None):
+def benchmark_table(bench: dict[str, Any] | None = None) -> Styler:
     """The benchmark's two pipelines side by side, as text for reading (a pandas Styler, which
     shows the long descriptions whole): :func:`benchmark_rows` under each pipeline's description."""
     import pandas as pd
