@@ -13,7 +13,7 @@ of the first round were made that way on a GPU, where all the runs take a few mi
 second round (``round2-validation-{cpu,cuda}.json``) ran on a GPU machine's CPUs too, the third
 (``round3-first-look-cpu.json``, ``round3-validation-cpu.json``: label smoothing) on the book's
 2-core CPU (the README gives their commands). The rule that picked the fast recipe, and what the
-later rounds found, are stated and checked in the training chapter. Two more sweeps, of one
+later rounds found, are stated and checked in the book's appendix on choosing the fast recipe. Two more sweeps, of one
 candidate each on the test set and chosen from nothing, measure how often a recipe's seed ends
 below 99.4 %: ``many-seeds-<recipe>-<device>.json``, the fast recipe (``--candidates
 e5-b256-lr0.2-d0-wd1e-3``, ``FAST_NAME``) on an H100 and on the book's CPU, and the book's recipe

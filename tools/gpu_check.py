@@ -36,7 +36,7 @@ from nnbook.mnist.results import TARGET  # noqa: E402
 
 # every chapter that runs Part 2's code (book/<name>.ipynb), in the book's order
 CHAPTERS = ["part2/data", "part2/model", "part2/training", "part2/evaluation", "part2/draw", "part2/going-further",
-            "appendix/data-integrity", "appendix/pipeline-benchmark"]
+            "appendix/data-integrity", "appendix/fast-recipe", "appendix/pipeline-benchmark"]
 
 
 def _env() -> dict[str, str]:
