@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -119,6 +120,9 @@ def test_killed_run_resumes_to_the_same_history(script: str, reference: tuple[Pa
     assert _metrics(resumed) == _metrics(reference[1])
     assert not list(out.glob(".*.tmp")), "the killed write's temporary file is cleaned up"
     assert len(resumed["resumed_by"]) == 1
+    # what ran: the first part's precision and step mode at the top, the resumption's in its entry
+    assert resumed["resumed_by"][0]["precision"] == "fp32" and resumed["resumed_by"][0]["step_mode"] == "eager"
+    assert (resumed["precision"], resumed["step_mode"]) == (reference[1]["precision"], reference[1]["step_mode"])
 
 
 def test_resume_of_a_finished_run_changes_nothing(reference: tuple[Path, dict], tmp_path: Path) -> None:
@@ -407,11 +411,13 @@ def test_second_process_on_the_same_folder_is_refused(tmp_path: Path) -> None:
 def test_only_this_programs_temporary_files_are_cleaned(tmp_path: Path) -> None:
     out = tmp_path / "run"
     out.mkdir()
-    mine, theirs = out / ".model.pt.abc123.tmp", out / ".notes.tmp"
+    mine = out / ".model.pt.k3x_9q2a.tmp"  # the name tempfile.mkstemp gives an atomic write's file
+    theirs = [out / ".notes.tmp", out / ".model.pt.bak.tmp", out / ".model.pt.abc123.tmp"]
     mine.write_bytes(b"half a checkpoint")
-    theirs.write_text("the user's own file")
+    for path in theirs:
+        path.write_text("the user's own file")
     T.train(TrainConfig(epochs=1, limit_train=256), out, resume=True, progress=False, echo=False)
-    assert not mine.exists() and theirs.read_text() == "the user's own file"
+    assert not mine.exists() and all(path.read_text() == "the user's own file" for path in theirs)
 
 
 def test_non_finite_checkpoint_is_refused(tmp_path: Path) -> None:
@@ -453,6 +459,10 @@ def test_failure_before_the_first_epoch_leaves_no_folder(tmp_path: Path) -> None
     with pytest.raises(T.TrainingDiverged):
         T.train(TrainConfig(epochs=1, limit_train=512, lr=1e6), out, progress=False, echo=False)
     assert not out.exists()
+    nested = tmp_path / "new" / "deeper" / "run"  # the empty folders made for it go too
+    with pytest.raises(T.TrainingDiverged):
+        T.train(TrainConfig(epochs=1, limit_train=512, lr=1e6), nested, progress=False, echo=False)
+    assert not (tmp_path / "new").exists()
     kept = tmp_path / "kept"
     kept.mkdir()
     (kept / "notes.txt").write_text("the user's")
@@ -571,3 +581,32 @@ def test_the_epochs_sums_are_those_of_its_batches() -> None:
     assert len(seen) == 4 and images == 512
     assert row["train_loss"] == pytest.approx(sum(loss * n for loss, _, n in seen) / images, rel=1e-9)
     assert row["train_acc"] == sum(right for _, right, _ in seen) / images
+
+
+def test_overwrite_deletes_a_runs_files_never_the_users_own(reference: tuple[Path, dict], tmp_path: Path,
+                                                             capsys) -> None:
+    """--overwrite removes files by their names (model.pt, history.json, ...): only where they are a
+    run's, shown by its history or resume state; a folder of the user's own files is left byte for byte."""
+    from nnbook.mnist.__main__ import main
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "model.pt").write_bytes(b"my own model")
+    (mine / "history.json").write_text('{"notes": "my own history"}')
+    (mine / "notes.txt").write_text("mine")
+    before = {p.name: p.read_bytes() for p in mine.iterdir()}
+    argv = ["train", "--epochs", "1", "--limit-train", "256", "--no-progress", "--out", str(mine), "--overwrite"]
+    with pytest.raises(SystemExit) as refused:
+        main(argv)
+    err = capsys.readouterr().err
+    assert refused.value.code == 2
+    assert "holds model.pt, history.json, but not a run of this program" in err and "Traceback" not in err
+    assert {p.name: p.read_bytes() for p in mine.iterdir()} == before
+    # a run's own folder is replaced, and a file of the user's beside it stays
+    run = tmp_path / "run"
+    shutil.copytree(reference[0], run)
+    (run / "notes.txt").write_text("mine")
+    assert main(["train", "--epochs", "1", "--limit-train", "256", "--no-progress", "--out", str(run),
+                 "--overwrite"]) == 0
+    assert len(json.loads((run / "history.json").read_text())["epochs"]) == 1
+    assert (run / "notes.txt").read_text() == "mine"

@@ -277,8 +277,8 @@ def test_a_folder_named_resume_pt_is_refused_before_training(capsys, tmp_path) -
     status, _, err = _run(capsys, *ARGS, "--out", out, "--resume")
     assert status == 2 and "not a readable resume file (IsADirectoryError" in err
     status, _, err = _run(capsys, *ARGS, "--out", out, "--overwrite")  # --overwrite removes only files it wrote
-    assert status == 1 and f"{out / 'resume.pt'}: Is a directory" in _one_error_line(err)
-    assert not (out / "history.json").exists(), "refused before a single epoch"
+    assert status == 2 and "holds resume.pt, but not a run of this program" in err and "Traceback" not in err
+    assert (out / "resume.pt").is_dir() and not (out / "history.json").exists(), "refused before a single epoch"
 
 
 def test_a_resume_file_that_never_ends_is_refused(capsys, tmp_path) -> None:
@@ -420,3 +420,38 @@ def test_finite_weights_whose_scores_overflow(reference, capsys, tmp_path) -> No
     torch.save(huge, tmp_path / "huge.pt")
     status, stdout, err = _run(capsys, "evaluate", tmp_path / "huge.pt")
     assert status == 1 and stdout == "" and "scores overflow" in _one_error_line(err)
+
+
+def test_a_cut_off_checkpoint_is_named_whatever_torch_raises(capsys, tmp_path) -> None:
+    """Cut at some lengths, torch's reader raises a bare OSError (EINVAL) naming no file; the
+    message must still name the checkpoint, not blame the disk."""
+    whole = (project_root() / "results" / "book" / "cpu-seed1" / "model.pt").read_bytes()
+    for length in (100, 20_000, len(whole) // 2):
+        cut = tmp_path / f"cut{length}.pt"
+        cut.write_bytes(whole[:length])
+        status, _, err = _run(capsys, "evaluate", cut)
+        line = _one_error_line(err)
+        assert status == 1 and f"{cut}: not a readable PyTorch checkpoint" in line, (length, line)
+
+
+def test_a_foreign_resume_file_is_refused_in_words_and_kept(capsys, tmp_path) -> None:
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "resume.pt").write_text("my own notes, named resume.pt")
+    status, _, err = _run(capsys, *ARGS, "--out", out, "--resume")
+    assert status == 2 and "not a readable resume file (not one this program wrote)" in err
+    assert "weights_only" not in err and "PyTorch 2.6" not in err  # never torch's advice to load unsafely
+    status, _, err = _run(capsys, *ARGS, "--out", out, "--overwrite")  # the advice followed: still refused
+    assert status == 2 and "so --overwrite will not delete it" in err and "Traceback" not in err
+    assert (out / "resume.pt").read_text() == "my own notes, named resume.pt"
+
+
+def test_ctrl_c_while_the_command_line_starts_is_one_line(capsys, monkeypatch) -> None:
+    from nnbook.mnist import __main__ as cli
+
+    def interrupted():
+        raise KeyboardInterrupt  # as if Ctrl-C arrived while torch was being imported
+
+    monkeypatch.setattr(cli, "_parser", interrupted)
+    assert cli.main(["train", "--out", "x"]) == 130
+    assert capsys.readouterr().err.strip() == "interrupted while starting; nothing was written"

@@ -148,7 +148,11 @@ def main(argv: list[str] | None = None) -> int:
     if importlib.util.find_spec("torch") is None:
         print(NO_TORCH, file=sys.stderr)
         return 1
-    parser = _parser()
+    try:  # building the parser imports torch, a second or two: Ctrl-C there is still one line
+        parser = _parser()
+    except KeyboardInterrupt:
+        print("interrupted while starting; nothing was written", file=sys.stderr)
+        return 130
     args = parser.parse_args(argv)
     from nnbook.errors import EnvironmentProblem, NnbookWarning, UsageError
 

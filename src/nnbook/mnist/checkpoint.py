@@ -40,10 +40,13 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
         with warnings.catch_warnings():  # a TorchScript file: torch warns, then refuses; we say why
             warnings.simplefilter("ignore", UserWarning)
             obj = torch.load(path, map_location="cpu", weights_only=True)
-    except OSError:
-        raise  # the disk's own error (unreadable file): the command line names it
+    except OSError as exc:
+        if exc.filename is not None:
+            raise  # the disk's own error (an unreadable file), naming it: the command line shows it
+        # torch's reader raises a bare OSError (EINVAL) for some cut-off files: name the file
+        raise CheckpointError(f"{path}: not a readable PyTorch checkpoint (cut off? {first_line(exc)})") from None
     except Exception as exc:  # pickle, zip and weights_only errors alike: name the file, not the stack
-        raise CheckpointError(f"{path}: {_why_unreadable(exc)}") from None
+        raise CheckpointError(f"{path}: {why_unreadable(exc)}") from None
     if isinstance(obj, dict) and isinstance(obj.get("model"), dict):
         obj = obj["model"]  # a resume file holds the weights under "model"
     if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
@@ -55,19 +58,22 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     return obj
 
 
-def _why_unreadable(exc: Exception) -> str:
-    """What a ``torch.load`` failure means, in words; never torch's advice to load unsafely."""
+def why_unreadable(exc: Exception, what: str = "PyTorch checkpoint",
+                   instead: str = "neither a state_dict nor a resume file") -> str:
+    """What a ``torch.load`` failure means, in words (``what``: the kind of file that was expected,
+    ``instead``: what the file is when torch's safe loader refuses it); never torch's advice to load
+    unsafely."""
     text = str(exc)
     if "TorchScript" in text:
         return ("a TorchScript export (what `export` writes), not a checkpoint; "
                 "give the run's model.pt or resume.pt")
     if "Unsupported global" in text or "GLOBAL" in text:
-        return ("not a readable PyTorch checkpoint: it holds objects other than tensors, and loading "
+        return (f"not a readable {what}: it holds objects other than tensors, and loading "
                 "those could run code")
     if "weights_only" in text or "Weights only" in text:  # anything else torch's safe loader refuses
-        return "not a readable PyTorch checkpoint (neither a state_dict nor a resume file)"
+        return f"not a readable {what} ({instead})"
     first = first_line(text)
-    return f"not a readable PyTorch checkpoint ({type(exc).__name__}: {first})"
+    return f"not a readable {what} ({type(exc).__name__}: {first})"
 
 
 def non_finite(state: dict[str, torch.Tensor]) -> list[str]:

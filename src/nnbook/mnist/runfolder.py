@@ -11,6 +11,7 @@ import io
 import json
 import math
 import os
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Any, Iterator
 import torch
 from torch import nn
 
-from nnbook.errors import EnvironmentProblem, UsageError, first_line
+from nnbook.errors import EnvironmentProblem, UsageError
 from nnbook.io import write_bytes_atomic, write_text_atomic
 from nnbook.mnist.config import TrainConfig, complete_saved
 
@@ -28,6 +29,31 @@ __all__ = ["RunFolderError", "RunFolderWriteError", "RUN_FILES", "RunFolder", "c
 #: The files a run folder holds; ``--overwrite`` removes exactly these.
 RUN_FILES = ("resume.pt", "model.pt", "history.json", "model.torchscript.pt")
 _LOCK = ".nnbook.lock"
+#: the temporary file of an atomic write of a run file (``tempfile.mkstemp``'s eight characters)
+_TMP = re.compile(r"\.(?:%s)\.[a-z0-9_]{8}\.tmp" % "|".join(map(re.escape, RUN_FILES)))
+_MAX_HISTORY_BYTES = 50_000_000  # far beyond any run's history.json
+
+
+def _holds_a_run(folder: Path) -> bool:
+    """Whether the run files in ``folder`` were written by this program: its ``history.json`` is
+    a run's history, or its ``resume.pt`` a run's state. A user's own ``model.pt`` is neither."""
+    history = folder / "history.json"
+    try:
+        if history.is_file() and history.stat().st_size <= _MAX_HISTORY_BYTES:
+            saved = json.loads(history.read_text(encoding="utf-8"))
+            if isinstance(saved, dict) and isinstance(saved.get("config"), dict) and isinstance(
+                    saved.get("epochs"), list):
+                return True
+    except (OSError, ValueError):
+        pass
+    resume = folder / "resume.pt"
+    if resume.is_file():
+        try:
+            state = torch.load(resume, map_location="cpu", weights_only=True)
+        except Exception:  # not a resume file of ours, whatever it is
+            return False
+        return isinstance(state, dict) and all(isinstance(state.get(k), dict) for k in ("config", "history"))
+    return False
 
 
 class RunFolderError(UsageError):
@@ -58,7 +84,7 @@ class RunFolder:
     overwrite: bool = False
     state: dict[str, Any] | None = None
     _lock_fd: int | None = field(default=None, repr=False)
-    _created: bool = field(default=False, repr=False)
+    _created: list[Path] = field(default_factory=list, repr=False)  #: folders claim() made, innermost first
 
     def __post_init__(self) -> None:
         if self.path is None:
@@ -72,8 +98,21 @@ class RunFolder:
         if self.path.exists() and not (self.resume or self.overwrite):
             raise RunFolderError(f"{self.path} already exists; add --resume to continue it "
                                  "or --overwrite to replace it")
+        if self.overwrite and self.path.is_dir():
+            self._check_replaceable()
         if self.resume and self.path.exists():
             self.state = self._load_resume()
+
+    def _check_replaceable(self) -> None:
+        """``overwrite`` deletes the run files by name, so only where they are a run's: a user's own
+        ``model.pt`` or ``history.json`` is never deleted (other files of the folder are never touched)."""
+        assert self.path is not None
+        present = [name for name in RUN_FILES if (self.path / name).exists() or (self.path / name).is_symlink()]
+        if present and not _holds_a_run(self.path):
+            them = "it" if len(present) == 1 else "them"
+            raise RunFolderError(f"{self.path} holds {', '.join(present)}, but not a run of this program (no run "
+                                 f"history or resume state), so --overwrite will not delete {them}; move {them}, "
+                                 "or choose another --out")
 
     def _load_resume(self) -> dict[str, Any] | None:
         assert self.path is not None
@@ -89,9 +128,10 @@ class RunFolder:
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:  # written atomically, so only a foreign or damaged file gets here
-            first = first_line(exc)
-            raise RunFolderError(f"cannot resume from {path}: not a readable resume file "
-                                 f"({type(exc).__name__}: {first}); {fix}") from None
+            from nnbook.mnist.checkpoint import why_unreadable  # in words, never torch's advice to load unsafely
+
+            why = why_unreadable(exc, "resume file", "not one this program wrote")
+            raise RunFolderError(f"cannot resume from {path}: {why}; {fix}") from None
         missing = [k for k in ("config", "model", "optimizer", "history")
                    if not isinstance(state, dict) or not isinstance(state.get(k), dict)]
         if missing:
@@ -112,14 +152,15 @@ class RunFolder:
         """Create the folder, lock it for this process, clear this program's leftovers."""
         if self.path is None:
             return
-        self._created = not self.path.exists()
+        missing = [self.path, *self.path.parents]
+        self._created = missing[:next(i for i, p in enumerate(missing) if p.exists())]
         self.path.mkdir(parents=True, exist_ok=True)
         self._lock()
         if self.overwrite:
             for name in RUN_FILES:
                 (self.path / name).unlink(missing_ok=True)
-        for name in RUN_FILES:  # temporary files of a process killed mid-write: ours by their name
-            for stale in self.path.glob(f".{name}.*.tmp"):
+        for stale in self.path.iterdir():  # temporary files of a process killed mid-write: ours by their name
+            if _TMP.fullmatch(stale.name) and stale.is_file():
                 stale.unlink()
 
     def _lock(self) -> None:
@@ -142,14 +183,19 @@ class RunFolder:
 
     def abandon(self) -> None:
         """After a failure before any epoch was saved: remove the folder if this run created it
-        and nothing but its lock is in it, so that the same command can simply be run again."""
+        and nothing but its lock is in it, so that the same command can simply be run again, and
+        the empty parent folders it created for it."""
         if self.path is None or not self._created:
             return
         if any(p.name != _LOCK for p in self.path.iterdir()):
             return
         self.release()
         (self.path / _LOCK).unlink(missing_ok=True)
-        self.path.rmdir()
+        for folder in self._created:  # innermost first; one that something else filled meanwhile stays
+            try:
+                folder.rmdir()
+            except OSError:
+                break
 
     def release(self) -> None:
         """Give up the lock (the file stays: removing it would race with a waiting process)."""
