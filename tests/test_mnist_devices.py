@@ -162,6 +162,10 @@ def test_training_resumes_to_the_same_history(device: str, tmp_path: Path) -> No
         T.train(SMALL, tmp_path / "part", device=device, progress=False, echo=False, on_epoch_end=_interrupt_after(1))
     resumed = T.train(SMALL, tmp_path / "part", device=device, resume=True, progress=False, echo=False)
     _same_run(resumed, whole, device)
+    # what ran: the first part's precision and step mode at the top, the resumption's in its own entry
+    (again,) = resumed["resumed_by"]
+    assert (again["precision"], again["step_mode"]) == (whole["precision"], whole["step_mode"])
+    assert (resumed["precision"], resumed["step_mode"]) == (whole["precision"], whole["step_mode"])
     assert whole["device"] == device and whole["device_name"]
     expected_mode = "cuda-graph" if device == "cuda" else "eager"
     assert whole["step_mode"] == expected_mode and whole["precision"] == choose_precision(torch.device(device)).name

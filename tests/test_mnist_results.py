@@ -285,3 +285,37 @@ def test_the_times_of_a_hand_written_history() -> None:
     for seed, run in zip(table.index, R.run_dirs("book", "cpu")):
         seconds = sorted(row["seconds"] for row in json.loads((run / "history.json").read_text())["epochs"])
         assert table.loc[seed, "s_per_epoch"] == (seconds[9] + seconds[10]) / 2  # 20 epochs
+
+
+def test_sweeps_table_sets_summaries_side_by_side_under_the_seeds_they_compare() -> None:
+    runs = [{"candidate": c, "seed": s, "final": 0.99 + s / 1000, "settings": {}}
+            for c in ("a", "b") for s in (1, 2, 3)]
+    late = [{"candidate": "a", "seed": s, "final": 0.993, "settings": {}} for s in (4, 7)]
+    summaries = {"cpu": R.sweep_summary({"runs": runs}), "gpu": R.sweep_summary({"runs": late})}
+    table = R.sweeps_table(summaries, level="device").data
+    assert list(table.columns.get_level_values(0).unique()) == ["cpu, seeds 1–3", "gpu, seeds 4, 7"]
+    assert table.columns.names[0] == "device"
+    assert table.loc["a", ("cpu, seeds 1–3", "mean")] == pytest.approx(0.992)
+    assert table.loc["a", ("gpu, seeds 4, 7", "lowest")] == 0.993
+    assert table[("gpu, seeds 4, 7", "mean")].isna().tolist() == [False, True]  # b never ran there: "not run"
+    assert R.sweeps_table({"x": R.sweep_summary({"runs": late[:1]})}, "step").data.columns[0][0] == "x, seed 4"
+
+
+def test_evaluate_committed_scores_every_committed_checkpoint_again() -> None:
+    import torch
+
+    from nnbook.mnist import data
+
+    test = data.load_split(False)
+    part = data.MnistSplit(test.images[:500], test.labels[:500])
+    table, evaluations = R.evaluate_committed("tiny", "cpu", part)
+    seeds = [json.loads((run / "history.json").read_text())["seed"] for run in R.run_dirs("tiny", "cpu")]
+    assert list(table.index) == seeds == sorted(evaluations)
+    assert set(table["model"]) == {"tiny"} and (table["images"] == 500).all()
+    for seed in seeds:  # the counts, made again from each seed's own scores
+        right = int((evaluations[seed].scores.argmax(1) == part.labels).sum())
+        assert table.loc[seed, "correct"] == right and table.loc[seed, "accuracy"] == right / 500
+        assert table.loc[seed, "checkpoint"] == f"results/tiny/cpu-seed{seed}/model.pt"
+    assert isinstance(evaluations[seeds[0]].scores, torch.Tensor)
+    with pytest.raises(UsageError, match="no committed run of the book recipe on mps"):
+        R.evaluate_committed("book", "mps", part)

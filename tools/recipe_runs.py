@@ -22,8 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))  # the book's package, where it is not installed
 from nnbook.errors import UsageError  # noqa: E402
-from nnbook.mnist.history import median_epoch_seconds  # noqa: E402
 from nnbook.io import write_text_atomic  # noqa: E402
+from nnbook.mnist.history import median_epoch_seconds  # noqa: E402
 
 
 def run_seed(recipe: str, seed: int, device: str, results: Path, env: dict[str, str] | None = None) -> dict:

@@ -240,15 +240,14 @@ def sweep_summary(sweep: dict[str, Any]) -> pd.DataFrame:
     return table
 
 
-def sweeps_table(sweeps: dict[str, dict[str, Any]], names: str) -> Styler:
-    """The :func:`sweep_summary` of each sweep side by side, formatted for reading: one group of
-    columns per key of ``sweeps`` (the level is called ``names``), labelled with the seeds it
+def sweeps_table(summaries: Mapping[str, pd.DataFrame], level: str) -> Styler:
+    """Sweep summaries (:func:`sweep_summary`) side by side, formatted for reading: one group of
+    columns per key (the column level is called ``level``), labelled with the seeds the summary
     compares, such as ``"cpu, seeds 1–11"``."""
     import pandas as pd
 
-    summaries = {name: sweep_summary(sweep) for name, sweep in sweeps.items()}
     labelled = {f"{name}, {_seeds_label(summary.attrs['seeds'])}": summary for name, summary in summaries.items()}
-    return pd.concat(labelled, axis=1, names=[names]).style.format("{:.2%}", na_rep="not run")
+    return pd.concat(labelled, axis=1, names=[level]).style.format("{:.2%}", na_rep="not run")
 
 
 def _seeds_label(seeds: list[int]) -> str:

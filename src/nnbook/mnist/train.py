@@ -129,11 +129,10 @@ def train(
     prec = choose_precision(dev, precision)
     folder = RunFolder(Path(out) if out is not None else None, cfg, resume=resume, overwrite=overwrite)
     split = "validation" if validation else "test"
-    if folder.state is not None and folder.state["history"].get("evaluated_on", "test") != split:
-        # the other split changes the steps per epoch, so the saved step count would not fit this run's
-        raise RunFolderError(f"cannot resume {folder.path}: it was evaluated on the "
-                             f"{folder.state['history'].get('evaluated_on')} split, this run asks for the {split} "
-                             "split; use the same setting, or --overwrite to start again")
+    saved_split = folder.state["history"].get("evaluated_on", "test") if folder.state is not None else split
+    if saved_split != split:  # the other split changes the steps per epoch: the saved step count would not fit
+        raise RunFolderError(f"cannot resume {folder.path}: it was evaluated on the {saved_split} split, this run "
+                             f"asks for the {split} split; use the same setting, or --overwrite to start again")
     train_split, test_split, mean, std, steps_per_epoch = _splits(cfg, data_root, dev, allow_download, validation)
 
     # the GPU the run asked for is the current one for everything it does: streams, the CUDA
