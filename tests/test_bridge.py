@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from nnbook.bridge import checks, conv, latex, minibatch, network, pooling, reduce, softmax
-from nnbook.bridge.network import CLASSIC, OUTPUTS, Params
+from nnbook.bridge.network import CLASSIC, CLASSIC_INPUTS, CLASSIC_TARGETS, OUTPUTS, Params
 from nnbook.errors import UsageError
 
 SEEDS = range(5)
@@ -92,6 +92,17 @@ def test_network_bad_input_is_named() -> None:
         network.train(eta=-1)
     with pytest.raises(UsageError, match="targets must be a probability distribution"):
         softmax.delta([0.0, 1.0], [0.5, 0.6])
+    # the network's softmax delta p - t holds only for a distribution: other targets are refused,
+    # not answered with a wrong gradient (with sigmoid outputs any targets are fine)
+    for call in (lambda: network.gradients(targets=[0.5, 0.7], output="softmax"),
+                 lambda: network.train(targets=[0.5, 0.7], output="softmax", n_steps=1),
+                 lambda: minibatch.per_example_gradients(CLASSIC, targets=[[0.5, 0.7]] * 4, output="softmax")):
+        with pytest.raises(UsageError, match="targets must be a probability distribution"):
+            call()
+    assert np.isfinite(network.gradients(targets=[0.5, 0.7]).vector()).all()
+    fw = network.forward(CLASSIC, CLASSIC_INPUTS, CLASSIC_TARGETS)
+    with pytest.raises(UsageError, match="output must be one of"):  # a typo is not quietly the softmax
+        network.backward(CLASSIC, fw, CLASSIC_INPUTS, CLASSIC_TARGETS, output="Sigmoid")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -176,6 +187,15 @@ def test_convolution_written_out_and_bad_shapes() -> None:
         conv.correlate(np.zeros((2, 2)), np.zeros((3, 3)))
     with pytest.raises(UsageError, match="outside the 2x2 output"):
         conv.written_out(X, K, 2, 0)
+    # the gradient's helpers refuse what the forward pass refuses, and a kernel position off the kernel
+    with pytest.raises(UsageError, match="must be non-empty and fit inside"):
+        conv.kernel_gradient(np.zeros((4, 4)), np.zeros((0, 0)), (5, 5))
+    with pytest.raises(UsageError, match="kernel_shape must be two integers"):
+        conv.kernel_gradient(np.zeros((4, 4)), np.zeros((3, 3)), (2.0, 2))
+    G = np.ones(conv.correlate(X, K).shape)
+    for a, b in ((-1, 0), (0, 2), (2, 0)):  # -1 would wrap round to the image's last row
+        with pytest.raises(UsageError, match=f"kernel position \\({a}, {b}\\) is outside the 2x2 kernel"):
+            conv.kernel_gradient_terms(X, G, K.shape, a, b)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -186,6 +206,16 @@ def test_relu_and_max_pool_backward_match_autograd(seed: int) -> None:
     A = pooling.relu(Z)
     np.testing.assert_array_equal(pooling.max_pool(A), P)
     np.testing.assert_array_equal(pooling.relu_backward(Z, pooling.max_pool_backward(A, G)), dZ)
+
+
+def test_relu_passes_no_gradient_at_exactly_zero_like_pytorch() -> None:
+    """The slope at z = 0 is a choice; PyTorch's is 0, and the hand rule must be the same."""
+    Z = np.array([[0.0, 1.0], [-1.0, 0.0]])
+    G = np.array([[5.0, 6.0], [7.0, 8.0]])
+    z = torch.tensor(Z, requires_grad=True)
+    torch.relu(z).backward(torch.tensor(G))
+    np.testing.assert_array_equal(pooling.relu_backward(Z, G), z.grad.numpy())
+    np.testing.assert_array_equal(pooling.relu_backward(Z, G), [[0.0, 6.0], [0.0, 0.0]])
 
 
 def test_max_pool_ties_go_to_the_first_like_pytorch() -> None:

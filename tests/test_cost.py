@@ -82,6 +82,8 @@ def test_measure_extrapolates_a_sampled_run_and_says_so():
     assert c.fd_forward_passes == 2 * c.n_weights  # extrapolated to every weight
     assert c.fd_seconds == pytest.approx(c.finite_differences.seconds * c.n_weights / 200)
     assert c.relative_error < 1e-6
+    # backprop's time in forward passes: its measured seconds over a forward pass's
+    assert c.backprop_in_forward_passes == c.backprop.seconds / c.forward_seconds > 0
     full = cost.measure((4, 3, 2))
     assert not full.fd_sampled and full.fd_forward_passes == full.finite_differences.forward_passes == 2 * 18
 

@@ -167,6 +167,7 @@ BAD_CALLS = [
     (lambda: Problem(weights=(10**400,) + (0.1,) * 7), "weights"),
     (lambda: Problem(inputs=(0.05, math.nan)), "inputs"),
     (lambda: Problem(inputs=(0.05,)), "inputs"),
+    (lambda: Problem(inputs=[[0.05], [0.10]]), "inputs"),  # two numbers, but not a flat pair
     (lambda: Problem(targets=(math.inf, 0.99)), "targets"),
     (lambda: Problem(targets=(0.01, 0.99, 0.5)), "targets"),
     (lambda: Problem(biases=(0.0, -math.inf)), "biases"),
@@ -211,6 +212,14 @@ def test_bools_and_strings_are_refused_like_for_eta(kwargs: dict, argument: str)
     {"weights": (10.0, -10.0, 10.0, -10.0, 0.4, 0.45, 0.5, 0.55), "inputs": (1e308, 1e308)},  # inf - inf: once NaN
 ], ids=["huge-target", "inf-minus-inf"])
 def test_extreme_finite_values_give_a_value_error_not_nan_or_overflow(kwargs: dict) -> None:
-    for fn in (network.forward, network.gradients, network.step):
+    from nnbook.backprop import matrix
+
+    for fn in (network.forward, network.gradients, network.step, matrix.forward_matrix, matrix.gradients_matrix):
         with pytest.raises(ValueError, match="too large for float64"):
             fn(Problem(**kwargs))
+
+
+def test_a_step_that_overflows_is_refused_not_returned() -> None:
+    """Finite gradients times a finite eta can still overflow float64 in the update itself."""
+    with pytest.raises(ValueError, match="too large for float64|overflow"):
+        network.step(Problem(targets=(1e150, 0.5)), 1e300)

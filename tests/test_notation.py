@@ -45,17 +45,22 @@ def test_scientific_zero_and_bad_input():
 
 
 @pytest.mark.parametrize("x", [0.9, 12.5, -0.000123456789, 4e-6, 1.5e-5, -2.75e-9, 123456.0, 1234567.0, 6.02214076e23])
-@pytest.mark.parametrize("significant", [1, 3, 6])
+@pytest.mark.parametrize("significant", [1, 3, 6, 17])
 def test_plain_is_the_g_format_without_e_notation(x, significant):
     g = f"{x:.{significant}g}"  # Python's own formatting, the reference
     text = plain(x, significant)
-    assert "e" not in text
+    assert "e" not in text and "-" not in text  # the minus sign is the typographic one
     if "e" not in g:
-        assert text == g
+        assert text == g.replace("-", "−")
     else:  # the same digits, written "m × 10ᵏ": it reads back to exactly the number :g shows
         mantissa, power = text.replace("−", "-").split(" × 10")
         assert float(mantissa) * 10.0 ** int(power.translate(SUPER)) == pytest.approx(float(g), rel=1e-12)
         assert mantissa.lstrip("-") == g.split("e")[0].lstrip("-")
+
+
+def test_plain_writes_zero_without_a_sign_and_small_numbers_to_17_digits():
+    assert plain(-0.0) == "0" and plain(0.0) == "0" and plain(-0.5) == "−0.5"
+    assert plain(1e-5, 17) == "1.0000000000000001 × 10⁻⁵"  # the float nearest 1e-5, all its digits
 
 
 def test_plain_bad_input():

@@ -99,7 +99,8 @@ def test_xlsx_holds_formulas_names_and_no_cached_values(tmp_path):
     col = sheet.column_letter
     assert ws[f"{col('w5')}{first}"].value == "=w5_0"
     assert ws[f"{col('w5')}{second}"].value == f"={col('w5')}{first}-eta*{col('dE/dw5')}{first}"
-    assert ws[f"{col('a_h1')}{first}"].value == f"=1/(1+EXP(-{col('h1')}{first}))"
+    h1 = f"{col('h1')}{first}"
+    assert ws[f"{col('a_h1')}{first}"].value == f"=EXP(MIN({h1},0))/(1+EXP(-ABS({h1})))"
     # every table cell is a formula: nothing computed in Python sneaks in
     for row in ws.iter_rows(min_row=first, max_row=first + 3):
         assert all(isinstance(c.value, str) and c.value.startswith("=") for c in row)
@@ -131,6 +132,17 @@ def test_libreoffice_follows_a_new_eta_in_the_named_cell(tmp_path):
     assert_tables_close(got, network.train(CLASSIC, new_eta, n))
     with pytest.raises(AssertionError):  # and it really differs from the eta = 0.5 table
         assert_tables_close(got, network.train(CLASSIC, 0.5, n))
+
+
+@pytest.mark.spreadsheet
+def test_libreoffice_follows_an_eta_that_drives_net_inputs_far_below_minus_709(tmp_path):
+    """The training chapter's sweep reaches learning rates whose net inputs fall below -709, where
+    1/(1+EXP(-x)) overflows to #NUM!; the workbook's sigmoid must still match Python's."""
+    n, eta = 100, 25_118.86
+    want = network.train(CLASSIC, eta, n)
+    assert want[["h1", "h2", "o1", "o2"]].to_numpy().min() < -709  # the case is really reached
+    path = sheet.write_xlsx(tmp_path / "backprop.xlsx", CLASSIC, eta, n)
+    assert_tables_close(read_table(libreoffice_recalculate(path, tmp_path), n + 1), want)
 
 
 @pytest.mark.spreadsheet

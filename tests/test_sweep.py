@@ -32,6 +32,9 @@ def test_sweep_matches_an_autograd_loop(problem):
         errors, largest = _autograd_run(problem, eta, steps)
         assert table.loc[eta, "E_final"] == pytest.approx(errors[-1], rel=1e-9, abs=1e-15)
         assert table.loc[eta, "rose"] == any(b > a for a, b in zip(errors, errors[1:]))
+        # the largest one-step change of E_total (a fall, negative, where E never rose)
+        assert table.loc[eta, "largest_rise"] == pytest.approx(max(b - a for a, b in zip(errors, errors[1:])),
+                                                               rel=1e-6, abs=1e-15)
         assert table.loc[eta, "largest_gradient"] == pytest.approx(largest, rel=1e-12)
 
 

@@ -33,8 +33,8 @@ def scientific(x: float, digits: int | None = 1) -> str:
         # exact up to the float rounding of a computed setting (0.1 / 10⁴ is 1.0000000000000001e-05)
         exact = value != 0 and power.startswith("1e") and abs(float(power) - abs(value)) <= 1e-9 * abs(value)
         digits = 0 if exact else 1
-    if isinstance(digits, bool) or not isinstance(digits, int) or not 0 <= digits <= 15:
-        raise UsageError(f"digits must be an integer from 0 to 15, got {digits!r}")
+    if isinstance(digits, bool) or not isinstance(digits, int) or not 0 <= digits <= 16:  # 17 significant
+        raise UsageError(f"digits must be an integer from 0 to 16, got {digits!r}")
     if value == 0:
         return "0"
     # Python's own rounding of the mantissa decides the exponent: "9.96e-06" -> "1.0e-05"
@@ -46,14 +46,15 @@ def scientific(x: float, digits: int | None = 1) -> str:
 def plain(x: float, significant: int = 6) -> str:
     """``x`` as the ``:g`` format writes it (``significant`` digits, no trailing zeros), but never in e-notation.
 
-    0.9 -> "0.9", 12.5 -> "12.5"; where ``:g`` would write 4e-06, this writes "4 × 10⁻⁶".
+    0.9 -> "0.9", 12.5 -> "12.5"; where ``:g`` would write 4e-06, this writes "4 × 10⁻⁶". A minus
+    sign is the typographic "−", as in :func:`scientific`, and -0.0 is "0".
     """
     if isinstance(significant, bool) or not isinstance(significant, int) or not 1 <= significant <= 17:
         raise UsageError(f"significant must be an integer from 1 to 17, got {significant!r}")
-    value = _finite(x, "plain")
+    value = _finite(x, "plain") + 0.0  # (+ 0.0 turns -0.0 into 0.0)
     text = f"{value:.{significant}g}"
     if "e" not in text:
-        return text
+        return text.replace("-", "−")
     mantissa = text.split("e")[0]
     return scientific(value, len(mantissa.partition(".")[2]))
 

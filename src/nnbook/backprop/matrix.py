@@ -25,7 +25,7 @@ import numpy as np
 
 from nnbook.backprop.network import sigmoid
 from nnbook.backprop.problem import CLASSIC, Problem, Weights, check_problem
-from nnbook.backprop.validate import finite_floats
+from nnbook.backprop.validate import check_computation, finite_floats
 from nnbook.errors import UsageError
 
 __all__ = [
@@ -93,11 +93,13 @@ def forward_matrix(problem: Problem = CLASSIC) -> MatrixForward:
     W1, W2 = to_matrices(p.weights)
     x, t = np.array(p.inputs), np.array(p.targets)
     b_h, b_o = np.full(2, p.biases[0]), np.full(2, p.biases[1])  # one bias per layer, shared
-    h = W1 @ x + b_h
-    a_h = sigmoid(h)
-    o = W2 @ a_h + b_o
-    a_o = sigmoid(o)
-    E_total = float(0.5 * np.sum((t - a_o) ** 2))
+    with np.errstate(over="ignore", invalid="ignore"):  # checked below, with the scalar form's words
+        h = W1 @ x + b_h
+        a_h = sigmoid(h)
+        o = W2 @ a_h + b_o
+        a_o = sigmoid(o)
+        E_total = float(0.5 * np.sum((t - a_o) ** 2))
+    check_computation(lambda: {"h1": h[0], "h2": h[1], "o1": o[0], "o2": o[1], "E_total": E_total})
     return MatrixForward(W1=W1, W2=W2, x=x, t=t, h=h, a_h=a_h, o=o, a_o=a_o, E_total=E_total)
 
 

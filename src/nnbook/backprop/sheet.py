@@ -69,7 +69,9 @@ def _row_formulas(r: int) -> dict[str, str]:
     for w in WEIGHT_NAMES:
         # the update rule, reading the previous row: w <- w - eta * dE/dw
         f[w] = f"={w}_0" if first else f"={p[w]}-eta*{p['dE/d' + w]}"
-    sig = "=1/(1+EXP(-{}))".format
+    # the sigmoid as network.sigmoid computes it: EXP only ever of a number <= 0, so a net input
+    # below about -709 (a huge eta) gives a tiny activation instead of #NUM!
+    sig = "=EXP(MIN({0},0))/(1+EXP(-ABS({0})))".format
     f["h1"] = f"={c['w1']}*i_1+{c['w2']}*i_2+b_1"
     f["a_h1"] = sig(c["h1"])
     f["h2"] = f"={c['w3']}*i_1+{c['w4']}*i_2+b_1"

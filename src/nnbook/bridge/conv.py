@@ -69,10 +69,19 @@ def written_out(image: Any, kernel: Any, i: int, j: int, fmt: str = "{:g}") -> s
     return " + ".join(f"{num(K[a, b])} \\cdot {num(X[i + a, j + b])}" for a, b in np.ndindex(K.shape))
 
 
+def _image_upstream(image: Any, upstream: Any, kernel_shape: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The image and the upstream gradient of a layer whose kernel has ``kernel_shape``, checked."""
+    shape = np.asarray(kernel_shape)
+    if shape.shape != (2,) or not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool)
+                                      for n in kernel_shape):
+        raise UsageError(f"kernel_shape must be two integers (rows, columns), got {kernel_shape!r}")
+    X, K = _image_kernel(image, np.zeros(tuple(int(n) for n in kernel_shape)))  # the same fit as correlate
+    return X, _upstream(upstream, _out_shape(X, K))
+
+
 def kernel_gradient(image: Any, upstream: Any, kernel_shape: tuple[int, int]) -> np.ndarray:
     """dL/dK: each weight sums G[i, j] * (the pixel it met at output position (i, j)) over all (i, j)."""
-    X = finite_array(image, "image", (None, None))
-    G = _upstream(upstream, (X.shape[0] - kernel_shape[0] + 1, X.shape[1] - kernel_shape[1] + 1))
+    X, G = _image_upstream(image, upstream, kernel_shape)
     dK = np.zeros(kernel_shape)
     for a, b in np.ndindex(dK.shape):
         for i, j in np.ndindex(G.shape):
@@ -83,8 +92,9 @@ def kernel_gradient(image: Any, upstream: Any, kernel_shape: tuple[int, int]) ->
 def kernel_gradient_terms(image: Any, upstream: Any, kernel_shape: tuple[int, int], a: int,
                           b: int) -> list[tuple[float, float]]:
     """The (G[i, j], X[i + a, j + b]) pairs whose products add up to dL/dK[a, b], one per position."""
-    X = finite_array(image, "image", (None, None))
-    G = _upstream(upstream, (X.shape[0] - kernel_shape[0] + 1, X.shape[1] - kernel_shape[1] + 1))
+    X, G = _image_upstream(image, upstream, kernel_shape)
+    if not (0 <= a < kernel_shape[0] and 0 <= b < kernel_shape[1]):
+        raise UsageError(f"kernel position ({a}, {b}) is outside the {kernel_shape[0]}x{kernel_shape[1]} kernel")
     return [(float(G[i, j]), float(X[i + a, j + b])) for i, j in np.ndindex(G.shape)]
 
 

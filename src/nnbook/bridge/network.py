@@ -26,8 +26,9 @@ import numpy as np
 import pandas as pd
 
 from nnbook.backprop.network import sigmoid  # Part 1's, overflow-free; arrays in, arrays out
+from nnbook.backprop.validate import check_eta, check_steps
 from nnbook.bridge._validate import finite_array
-from nnbook.bridge.softmax import log_softmax, softmax
+from nnbook.bridge.softmax import distribution, log_softmax, softmax
 from nnbook.errors import UsageError
 
 __all__ = [
@@ -126,15 +127,17 @@ def _check_output(output: Any) -> Output:
     return output
 
 
-def _example(inputs: Any, targets: Any) -> tuple[np.ndarray, np.ndarray]:
-    return finite_array(inputs, "inputs", (2,)), finite_array(targets, "targets", (2,))
+def _example(inputs: Any, targets: Any, output: Output) -> tuple[np.ndarray, np.ndarray]:
+    x = finite_array(inputs, "inputs", (2,))
+    # the softmax's delta p - t is the loss's gradient only when the targets are a distribution
+    return x, distribution(targets, 2) if output == "softmax" else finite_array(targets, "targets", (2,))
 
 
 def forward(params: Params = CLASSIC, inputs: Any = CLASSIC_INPUTS, targets: Any = CLASSIC_TARGETS,
             output: Output = "sigmoid") -> Forward:
     """Run the network on one example. ``output`` picks the output layer and its loss."""
     output = _check_output(output)
-    x, t = _example(inputs, targets)
+    x, t = _example(inputs, targets, output)
     h = params.W1 @ x + params.b_h
     a_h = sigmoid(h)
     o = params.W2 @ a_h + params.b_o
@@ -157,7 +160,8 @@ def backward(params: Params, fw: Forward, inputs: Any, targets: Any, output: Out
     """The backward pass alone, from the forward pass ``fw`` of the same example (no second forward
     pass): ``inputs`` and ``targets`` are required, so a forward pass is never paired with the
     classic example's by default."""
-    x, t = _example(inputs, targets)
+    output = _check_output(output)
+    x, t = _example(inputs, targets, output)
     if output == "sigmoid":
         delta_o = (fw.a_o - t) * fw.a_o * (1 - fw.a_o)
     else:
@@ -177,11 +181,9 @@ def train(params: Params = CLASSIC, eta: float = 0.5, n_steps: int = 100, inputs
     1/2 sum (t - output)^2, which measures both output layers on one scale. With
     ``train_biases=False`` the biases stay where they start, as in the classic write-up.
     """
-    if isinstance(eta, bool) or not isinstance(eta, (int, float)) or not np.isfinite(eta) or eta < 0:
-        raise UsageError(f"eta (the learning rate) must be a finite number >= 0, got {eta!r}")
-    if isinstance(n_steps, bool) or not isinstance(n_steps, int) or n_steps < 0:
-        raise UsageError(f"n_steps must be an integer >= 0, got {n_steps!r}")
-    _, t = _example(inputs, targets)
+    eta, n_steps = check_eta(eta), check_steps(n_steps)  # Part 1's checks: numpy numbers are fine too
+    output = _check_output(output)
+    _, t = _example(inputs, targets, output)
     rows = []
     for k in range(n_steps + 1):
         fw = forward(params, inputs, targets, output)

@@ -20,7 +20,7 @@ import numpy as np
 from nnbook.bridge._validate import finite_array
 from nnbook.errors import UsageError
 
-__all__ = ["softmax", "log_softmax", "cross_entropy", "jacobian", "delta", "delta_by_chain_rule"]
+__all__ = ["softmax", "log_softmax", "cross_entropy", "jacobian", "delta", "delta_by_chain_rule", "distribution"]
 
 
 def log_softmax(z: Any) -> np.ndarray:
@@ -35,7 +35,9 @@ def softmax(z: Any) -> np.ndarray:
     return np.exp(log_softmax(z))
 
 
-def _targets(t: Any, k: int) -> np.ndarray:
+def distribution(t: Any, k: int) -> np.ndarray:
+    """``t`` as an array of ``k`` targets that form a probability distribution (>= 0, summing to 1):
+    the delta p - t is the cross-entropy's gradient only for such targets; anything else is refused."""
     t = finite_array(t, "targets", (k,))
     if np.any(t < 0) or abs(float(t.sum()) - 1.0) > 1e-12:
         raise UsageError(f"targets must be a probability distribution (>= 0, summing to 1), got {t.tolist()}")
@@ -45,7 +47,7 @@ def _targets(t: Any, k: int) -> np.ndarray:
 def cross_entropy(p: Any, t: Any) -> float:
     """-sum_k t_k ln p_k for probabilities ``p`` and a target distribution ``t``."""
     p = finite_array(p, "p (the probabilities)", (None,))
-    t = _targets(t, p.size)
+    t = distribution(t, p.size)
     if np.any(p <= 0):
         raise UsageError("p must be positive: ln 0 is -inf (compute the loss from the scores instead)")
     return -float(np.sum(t * np.log(p)))
@@ -60,11 +62,11 @@ def jacobian(z: Any) -> np.ndarray:
 def delta(z: Any, t: Any) -> np.ndarray:
     """dL/dz for L = cross_entropy(softmax(z), t): the short formula p - t."""
     p = softmax(z)
-    return p - _targets(t, p.size)
+    return p - distribution(t, p.size)
 
 
 def delta_by_chain_rule(z: Any, t: Any) -> np.ndarray:
     """dL/dz the long way: (dp/dz)^T dL/dp with dL/dp_k = -t_k / p_k (equals :func:`delta`)."""
     p = softmax(z)
-    dL_dp = -_targets(t, p.size) / p
+    dL_dp = -distribution(t, p.size) / p
     return jacobian(z).T @ dL_dp
