@@ -23,7 +23,7 @@ help:
 	@echo "make book   build the HTML book into _build/html (every chapter executed)"
 	@echo "make test   every test in two lanes (tools/test.sh): the book build and its tests, beside the unit tests"
 	@echo "make notebooks   regenerate the paired .ipynb of every chapter (for Colab), after make book"
-	@echo "make train  the full 20-epoch MNIST run whose results are committed under results/"
+	@echo "make train  the committed CPU runs: the book recipe, seeds 1-3, and the fast one, seeds 1-16 (results/)"
 	@echo "make benchmark  conventional vs the book's pipeline on the same model (~15 min on 2 cores)"
 	@echo "make gpu-check  on a machine with an NVIDIA GPU: device tests, CLI and Part 2 chapters on CUDA"
 
