@@ -90,6 +90,8 @@ def test_network_bad_input_is_named() -> None:
         network.forward(inputs=[np.nan, 0.1])
     with pytest.raises(UsageError, match="eta"):
         network.train(eta=-1)
+    with pytest.raises(UsageError, match="n_steps must be >= 0"):  # the argument's own name
+        network.train(n_steps=-1)
     with pytest.raises(UsageError, match="targets must be a probability distribution"):
         softmax.delta([0.0, 1.0], [0.5, 0.6])
     # the network's softmax delta p - t holds only for a distribution: other targets are refused,

@@ -440,6 +440,7 @@ def test_a_foreign_resume_file_is_refused_in_words_and_kept(capsys, tmp_path) ->
     (out / "resume.pt").write_text("my own notes, named resume.pt")
     status, _, err = _run(capsys, *ARGS, "--out", out, "--resume")
     assert status == 2 and "not a readable resume file (not one this program wrote)" in err
+    assert "move resume.pt" in err and "use --overwrite" not in err  # --overwrite would refuse it too
     assert "weights_only" not in err and "PyTorch 2.6" not in err  # never torch's advice to load unsafely
     status, _, err = _run(capsys, *ARGS, "--out", out, "--overwrite")  # the advice followed: still refused
     assert status == 2 and "so --overwrite will not delete it" in err and "Traceback" not in err

@@ -50,13 +50,13 @@ def check_eta(eta: Any) -> float:
     return eta
 
 
-def check_steps(steps: Any) -> int:
-    """``steps`` (how many gradient-descent updates) as an int >= 0."""
+def check_steps(steps: Any, name: str = "steps") -> int:
+    """``steps`` (how many gradient-descent updates; the argument called ``name``) as an int >= 0."""
     # bool is an int subclass; True steps is surely a mistake
     if isinstance(steps, bool) or not isinstance(steps, numbers.Integral):
-        raise UsageError(f"steps must be an integer, got {steps!r}")
+        raise UsageError(f"{name} must be an integer, got {steps!r}")
     if steps < 0:
-        raise UsageError(f"steps must be >= 0, got {steps!r}")
+        raise UsageError(f"{name} must be >= 0, got {steps!r}")
     return int(steps)
 
 

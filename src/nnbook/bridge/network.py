@@ -181,7 +181,7 @@ def train(params: Params = CLASSIC, eta: float = 0.5, n_steps: int = 100, inputs
     1/2 sum (t - output)^2, which measures both output layers on one scale. With
     ``train_biases=False`` the biases stay where they start, as in the classic write-up.
     """
-    eta, n_steps = check_eta(eta), check_steps(n_steps)  # Part 1's checks: numpy numbers are fine too
+    eta, n_steps = check_eta(eta), check_steps(n_steps, "n_steps")  # Part 1's checks: numpy numbers are fine too
     output = _check_output(output)
     _, t = _example(inputs, targets, output)
     rows = []

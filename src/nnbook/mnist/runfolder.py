@@ -122,7 +122,9 @@ class RunFolder:
                 raise RunFolderError(f"cannot resume {self.path}: it holds a run without resume.pt (a finished run "
                                      "shipped without it?); use another --out, or --overwrite to start again")
             return None  # an empty folder: a fresh start is what resuming it means
-        fix = "use --overwrite to start again"
+        # --overwrite replaces only a run's files: suggest it only where there is one
+        fix = ("use --overwrite to start again" if _holds_a_run(self.path)
+               else "move resume.pt (this program did not write it), or choose another --out")
         if path.exists() and not path.is_file() and not path.is_dir():  # /dev/zero, a FIFO: never ends
             raise RunFolderError(f"cannot resume from {path}: not a regular file; {fix}")
         try:
@@ -157,7 +159,8 @@ class RunFolder:
         self.path.mkdir(parents=True, exist_ok=True)
         self._lock()
         if self.overwrite:
-            for name in RUN_FILES:
+            # the files that show the folder is a run's go last: an interruption leaves it replaceable
+            for name in ("model.pt", "model.torchscript.pt", "resume.pt", "history.json"):
                 (self.path / name).unlink(missing_ok=True)
         for stale in self.path.iterdir():  # temporary files of a process killed mid-write: ours by their name
             if _TMP.fullmatch(stale.name) and stale.is_file():
